@@ -1,0 +1,1 @@
+"""The otel-sqlite command line: a thin click shell over the ``otel_sqlite`` library."""

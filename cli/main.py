@@ -1,0 +1,53 @@
+"""The ``otel-sqlite`` click group. Each command lives in its own module, imported only when
+it runs, so ``otel-sqlite exec`` pays for nothing but itself.
+
+Library errors (``OtelSqliteError``) become one line on stderr and exit status 1, never a
+traceback; anything else is left to crash loudly, because it is our bug.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from otel_sqlite import __version__
+from otel_sqlite.errors import OtelSqliteError
+
+# name -> "module:attribute" under otel_sqlite.cli; one line per command or command group.
+COMMANDS: dict[str, str] = {
+    "init": "admin:init",
+}
+
+
+class LazyGroup(click.Group):
+    """Loads a command's module on first use; turns library errors into one clean line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS:
+            module, attribute = COMMANDS[name].split(":")
+            return getattr(importlib.import_module(f"otel_sqlite.cli.{module}"), attribute)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except OtelSqliteError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="otel-sqlite")
+def cli() -> None:
+    """A flight recorder for harnesses that speaks OpenTelemetry.
+
+    Runs, steps, commands and paid API calls are OTel spans, stored in one SQLite file
+    (--db, else $OTEL_SQLITE_DB, else ./otel-sqlite.db) and read back by these commands.
+    """
+
+
+def main() -> None:
+    cli()

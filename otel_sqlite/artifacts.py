@@ -1,0 +1,97 @@
+"""Files a span produced: where they are recorded, how they are fingerprinted and indexed.
+
+The file itself is never cut or copied into the database; only its text lines are indexed for
+search, within the caps below so that one runaway log cannot bloat the database or stall the
+writer that indexes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+# Indexing caps. A line longer than MAX_LINE_BYTES is indexed by its first MAX_LINE_BYTES; past
+# MAX_LINES lines of one artifact the rest is not indexed (the artifact row says so).
+MAX_LINE_BYTES = 4096
+MAX_LINES = 100_000
+# A file whose first BINARY_SNIFF_BYTES hold a NUL byte is binary and is not indexed.
+BINARY_SNIFF_BYTES = 8192
+_CHUNK = 1 << 16
+
+
+def stored_path(path: str | os.PathLike[str], db_path: str | os.PathLike[str]) -> str:
+    """``path`` relative to the database's folder when it lies under it, else absolute."""
+    absolute = Path(path).absolute()
+    folder = Path(db_path).absolute().parent
+    try:
+        return absolute.relative_to(folder).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def resolve_stored_path(stored: str, db_path: str | os.PathLike[str]) -> Path:
+    """The file a stored artifact path names, wherever the reader's working directory is."""
+    path = Path(stored)
+    return path if path.is_absolute() else Path(db_path).absolute().parent / path
+
+
+def media_type(path: str | os.PathLike[str], role: str) -> str:
+    if role in ("stdout", "stderr"):
+        return "text/plain"
+    guessed, _ = mimetypes.guess_type(str(path))
+    return guessed or "application/octet-stream"
+
+
+def fingerprint(path: str | os.PathLike[str]) -> tuple[int, str]:
+    """Size and sha256 of a file, read in chunks so huge files cost no memory."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+class LineIndex:
+    """The text lines of one artifact for the full-text index, honouring the caps.
+
+    Iterate it for ``(line_number, text)``; afterwards ``truncated`` says whether lines were
+    left out because of MAX_LINES, and ``count`` how many were given.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.truncated = False
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        with open(self.path, "rb") as f:
+            if b"\0" in f.read(BINARY_SNIFF_BYTES):
+                return
+            f.seek(0)
+            number = 0
+            while True:
+                raw = f.readline(MAX_LINE_BYTES)
+                if not raw:
+                    return
+                number += 1
+                if not raw.endswith(b"\n"):
+                    _skip_rest_of_line(f)
+                if number > MAX_LINES:
+                    self.truncated = True
+                    return
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if text.strip():
+                    self.count += 1
+                    yield number, text
+
+
+def _skip_rest_of_line(f) -> None:  # noqa: ANN001 - a binary file object
+    while True:
+        chunk = f.readline(_CHUNK)
+        if not chunk or chunk.endswith(b"\n"):
+            return

@@ -1,0 +1,63 @@
+"""Every attribute and event name otel-sqlite reads or writes, once.
+
+OTel semantic-convention names wherever one exists (``process.*``, ``gen_ai.*``, ``vcs.*``,
+``host.*``); only what has no convention lives under ``harness.*``.
+"""
+
+from __future__ import annotations
+
+# The role of a span in a harness: one of the KIND_* values below.
+HARNESS_KIND = "harness.kind"
+KIND_RUN = "run"
+KIND_STEP = "step"
+KIND_COMMAND = "command"
+KIND_API_CALL = "api_call"
+KINDS = (KIND_RUN, KIND_STEP, KIND_COMMAND, KIND_API_CALL)
+# Kinds recorded when they start, so a killed process leaves them visible as incomplete.
+IN_FLIGHT_KINDS = frozenset({KIND_RUN, KIND_STEP, KIND_COMMAND})
+
+HARNESS_STEP_NUMBER = "harness.step.number"
+HARNESS_STEP_ATTEMPT = "harness.step.attempt"
+HARNESS_COST_USD = "harness.cost.usd"
+
+# process.* (semantic conventions: process)
+PROCESS_COMMAND_ARGS = "process.command_args"
+PROCESS_EXECUTABLE_NAME = "process.executable.name"
+PROCESS_PID = "process.pid"
+PROCESS_WORKING_DIRECTORY = "process.working_directory"
+PROCESS_EXIT_CODE = "process.exit.code"
+
+# gen_ai.* (semantic conventions: generative AI)
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+
+# Provenance of a run.
+VCS_REF_HEAD_REVISION = "vcs.ref.head.revision"
+VCS_REF_HEAD_NAME = "vcs.ref.head.name"
+HOST_NAME = "host.name"
+USER_NAME = "user.name"
+SERVICE_NAME = "service.name"
+
+# Artifacts travel as span events so that any OTLP backend still sees them.
+ARTIFACT_EVENT = "artifact"
+ARTIFACT_PATH = "harness.artifact.path"
+ARTIFACT_ROLE = "harness.artifact.role"
+ARTIFACT_SHA256 = "harness.artifact.sha256"
+ARTIFACT_SIZE = "harness.artifact.size"
+ARTIFACT_MEDIA_TYPE = "harness.artifact.media_type"
+ROLE_STDOUT = "stdout"
+ROLE_STDERR = "stderr"
+
+# Exceptions (semantic conventions: exceptions), as written by Span.record_exception.
+EXCEPTION_EVENT = "exception"
+EXCEPTION_TYPE = "exception.type"
+EXCEPTION_MESSAGE = "exception.message"
+EXCEPTION_STACKTRACE = "exception.stacktrace"
+
+# W3C trace context carried through the environment (OTel spec: env carriers).
+ENV_TRACEPARENT = "TRACEPARENT"
+ENV_TRACESTATE = "TRACESTATE"
+# Where the database lives unless told otherwise.
+ENV_DB = "OTEL_SQLITE_DB"

@@ -1,0 +1,328 @@
+"""The Python harness API: ``configure``, ``run``, ``step``, ``command``, ``api_call``, ``event``.
+
+Plain OTel underneath: each helper starts a span with ``harness.kind`` set and the semantic-
+convention attributes filled in, so the same harness reports to Jaeger when
+``OTEL_TRACES_EXPORTER=otlp`` and to SQLite by default.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from otel_sqlite import conventions as c
+from otel_sqlite import provenance
+from otel_sqlite.paths import resolve_db_path, span_artifact_dir
+from otel_sqlite.process import ProcessResult, run_captured
+from otel_sqlite.tracing import build_provider
+
+_TRACER_NAME = "otel_sqlite.harness"
+_lock = threading.Lock()
+_configured: _Configuration | None = None
+
+
+@dataclass(frozen=True)
+class _Configuration:
+    provider: TracerProvider
+    db: Path
+
+
+def configure(
+    db: str | os.PathLike[str] | None = None,
+    service_name: str | None = None,
+    **resource_attributes: Any,
+) -> TracerProvider:
+    """Set up tracing once for this process; later calls return the same provider.
+
+    Exporters come from ``OTEL_TRACES_EXPORTER`` (default ``sqlite``, writing to ``db``, else
+    ``$OTEL_SQLITE_DB``, else ``./otel-sqlite.db``). When the process already has an SDK
+    provider (``opentelemetry-instrument`` made one), spans go there and nothing is added.
+    The SDK provider flushes at interpreter exit.
+    """
+    global _configured
+    with _lock:
+        if _configured is not None:
+            return _configured.provider
+        existing = trace.get_tracer_provider()
+        if isinstance(existing, TracerProvider):
+            provider = existing
+        else:
+            attributes = dict(resource_attributes)
+            attributes[c.SERVICE_NAME] = (
+                service_name or os.environ.get("OTEL_SERVICE_NAME") or _program_name()
+            )
+            provider = build_provider(db, Resource.create(attributes))
+            trace.set_tracer_provider(provider)
+        _configured = _Configuration(provider, resolve_db_path(db).absolute())
+        return provider
+
+
+def _program_name() -> str:
+    return Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "python"
+
+
+def _configuration() -> _Configuration:
+    if _configured is None:
+        configure()
+    assert _configured is not None
+    return _configured
+
+
+def _tracer() -> trace.Tracer:
+    return _configuration().provider.get_tracer(_TRACER_NAME)
+
+
+def _environment_parent() -> otel_context.Context | None:
+    """The W3C context in TRACEPARENT / TRACESTATE, for a span that has no parent here."""
+    if trace.get_current_span().get_span_context().is_valid:
+        return None
+    traceparent = os.environ.get(c.ENV_TRACEPARENT)
+    if not traceparent:
+        return None
+    carrier = {"traceparent": traceparent, "tracestate": os.environ.get(c.ENV_TRACESTATE, "")}
+    return TraceContextTextMapPropagator().extract(carrier)
+
+
+@contextmanager
+def _span(
+    name: str, kind: str, attributes: Mapping[str, Any], span_kind: SpanKind = SpanKind.INTERNAL
+) -> Iterator[Span]:
+    initial = {c.HARNESS_KIND: kind}
+    initial.update((k, v) for k, v in attributes.items() if v is not None)
+    with _tracer().start_as_current_span(
+        name, context=_environment_parent(), kind=span_kind, attributes=initial
+    ) as span:
+        yield span
+
+
+@contextmanager
+def run(name: str, **attributes: Any) -> Iterator[Span]:
+    """One execution of a suite, session or pipeline: the root of its trace."""
+    with _span(name, c.KIND_RUN, {**provenance.run_attributes(), **attributes}) as span:
+        yield span
+
+
+@contextmanager
+def step(
+    name: str, number: int | None = None, attempt: int | None = None, **attributes: Any
+) -> Iterator[Span]:
+    """A unit of work inside a run; steps nest, and retries share a name with a new attempt."""
+    with _span(
+        name, c.KIND_STEP,
+        {c.HARNESS_STEP_NUMBER: number, c.HARNESS_STEP_ATTEMPT: attempt, **attributes},
+    ) as span:
+        yield span
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The outcome of ``command()``: like ``subprocess.CompletedProcess``, with file paths."""
+
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout_path: Path
+    stderr_path: Path
+    trace_id: str
+    span_id: str
+
+    @property
+    def returncode(self) -> int:
+        return self.exit_code
+
+    @property
+    def stdout(self) -> bytes:
+        return self.stdout_path.read_bytes()
+
+    @property
+    def stderr(self) -> bytes:
+        return self.stderr_path.read_bytes()
+
+
+def command_attributes(argv: Sequence[str], cwd: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """The ``process.*`` attributes known before a child starts."""
+    return {
+        c.PROCESS_COMMAND_ARGS: list(argv),
+        c.PROCESS_EXECUTABLE_NAME: Path(argv[0]).name if argv else "",
+        c.PROCESS_WORKING_DIRECTORY: str(Path(cwd or os.getcwd()).absolute()),
+    }
+
+
+def traceparent_env(span: Span, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: ours) with TRACEPARENT / TRACESTATE naming ``span`` as the parent."""
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier, trace.set_span_in_context(span))
+    merged = dict(os.environ if env is None else env)
+    merged[c.ENV_TRACEPARENT] = carrier["traceparent"]
+    if carrier.get("tracestate"):
+        merged[c.ENV_TRACESTATE] = carrier["tracestate"]
+    else:
+        merged.pop(c.ENV_TRACESTATE, None)
+    return merged
+
+
+def record_process_result(span: Span, result: ProcessResult) -> None:
+    """Exit status, pid, status and artifact events of a finished child, onto its span."""
+    if result.pid is not None:
+        span.set_attribute(c.PROCESS_PID, result.pid)
+    span.set_attribute(c.PROCESS_EXIT_CODE, result.exit_code)
+    for output in result.outputs:
+        span.add_event(
+            c.ARTIFACT_EVENT,
+            {
+                c.ARTIFACT_PATH: str(output.path),
+                c.ARTIFACT_ROLE: output.role,
+                c.ARTIFACT_SHA256: output.sha256,
+                c.ARTIFACT_SIZE: output.size,
+            },
+        )
+    if result.exit_code != 0:
+        span.set_status(Status(StatusCode.ERROR, describe_exit(result)))
+
+
+def describe_exit(result: ProcessResult) -> str:
+    if result.error:
+        return result.error
+    if result.signal:
+        try:
+            name = signal.Signals(result.signal).name
+        except ValueError:
+            name = f"signal {result.signal}"
+        return f"killed by {name}"
+    return f"exit code {result.exit_code}"
+
+
+def command(
+    argv: Sequence[str],
+    *,
+    name: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = False,
+    **attributes: Any,
+) -> CommandResult:
+    """Run ``argv`` as a command span; its output is tee'd to ours and kept as artifacts.
+
+    ``check=True`` raises ``subprocess.CalledProcessError`` on a non-zero exit, like
+    ``subprocess.run``; the span is recorded either way.
+    """
+    argv = [os.fspath(a) for a in argv]
+    db = _configuration().db
+    with _span(
+        name or " ".join(argv), c.KIND_COMMAND, {**command_attributes(argv, cwd), **attributes}
+    ) as span:
+        ids = span.get_span_context()
+        trace_id, span_id = f"{ids.trace_id:032x}", f"{ids.span_id:016x}"
+        result = run_captured(
+            argv, span_artifact_dir(db, trace_id, span_id), cwd=cwd,
+            env=traceparent_env(span, env),
+        )
+        record_process_result(span, result)
+    outputs = {output.role: output.path for output in result.outputs}
+    done = CommandResult(
+        tuple(argv), result.exit_code, outputs[c.ROLE_STDOUT], outputs[c.ROLE_STDERR],
+        trace_id, span_id,
+    )
+    if check and done.exit_code != 0:
+        raise subprocess.CalledProcessError(done.exit_code, list(argv))
+    return done
+
+
+class ApiCall:
+    """The span of a paid call; usage can be set when the response arrives."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+    def set_usage(
+        self,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cost_usd: float | None = None,
+    ) -> None:
+        for key, value in (
+            (c.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
+            (c.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
+            (c.HARNESS_COST_USD, None if cost_usd is None else float(cost_usd)),
+        ):
+            if value is not None:
+                self.span.set_attribute(key, value)
+
+    @property
+    def input_tokens(self) -> int | None:
+        return self._get(c.GEN_AI_USAGE_INPUT_TOKENS)
+
+    @input_tokens.setter
+    def input_tokens(self, value: int) -> None:
+        self.set_usage(input_tokens=value)
+
+    @property
+    def output_tokens(self) -> int | None:
+        return self._get(c.GEN_AI_USAGE_OUTPUT_TOKENS)
+
+    @output_tokens.setter
+    def output_tokens(self, value: int) -> None:
+        self.set_usage(output_tokens=value)
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self._get(c.HARNESS_COST_USD)
+
+    @cost_usd.setter
+    def cost_usd(self, value: float) -> None:
+        self.set_usage(cost_usd=value)
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        self.span.set_attribute(key, value)
+
+    def _get(self, key: str) -> Any:
+        return (getattr(self.span, "attributes", None) or {}).get(key)
+
+
+@contextmanager
+def api_call(
+    model: str,
+    provider: str | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    cost_usd: float | None = None,
+    **attributes: Any,
+) -> Iterator[ApiCall]:
+    """A paid remote call (an LLM, an API) with its ``gen_ai.*`` usage and ``harness.cost.usd``.
+
+    Named ``"{operation} {model}"`` as the gen_ai conventions ask (operation default ``chat``).
+    """
+    operation = attributes.pop("gen_ai.operation.name", "chat")
+    with _span(
+        f"{operation} {model}",
+        c.KIND_API_CALL,
+        {
+            "gen_ai.operation.name": operation,
+            c.GEN_AI_REQUEST_MODEL: model,
+            c.GEN_AI_PROVIDER_NAME: provider,
+            **attributes,
+        },
+        SpanKind.CLIENT,
+    ) as span:
+        call = ApiCall(span)
+        call.set_usage(input_tokens, output_tokens, cost_usd)
+        yield call
+
+
+def event(name: str, **attributes: Any) -> None:
+    """A span event on the current span: a decision, a trigger, a note worth finding later."""
+    trace.get_current_span().add_event(name, attributes)

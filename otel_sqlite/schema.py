@@ -1,0 +1,342 @@
+"""The database's shape: pragmas, numbered migrations, and how a connection is opened.
+
+Migrations are small functions applied in order inside one transaction; ``PRAGMA user_version``
+records how far a file has come. A file written by a newer otel-sqlite is refused, never
+"migrated down".
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from otel_sqlite.errors import DatabaseError, NewerSchemaError
+
+# A writer waits this long for another writer's transaction before giving up; many short
+# transactions from several processes interleave well inside it.
+BUSY_TIMEOUT_MS = 30_000
+
+Migration = Callable[[sqlite3.Connection, bool], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register ``fn`` as the next numbered migration (its position is its number)."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def execute_script(db: sqlite3.Connection, script: str) -> None:
+    """Run ``script`` statement by statement inside the caller's transaction.
+
+    ``executescript`` would COMMIT first, breaking the one-transaction promise of ``migrate``.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        db.execute(statement)
+
+
+@migration
+def m001_initial(db: sqlite3.Connection, fts: bool) -> None:
+    execute_script(
+        db,
+        """
+        CREATE TABLE resources (
+            id INTEGER PRIMARY KEY,
+            fingerprint TEXT NOT NULL UNIQUE,
+            service_name TEXT,
+            attributes TEXT NOT NULL,           -- JSON object, typed values as in spans
+            schema_url TEXT NOT NULL DEFAULT '',
+            dropped_attributes_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE scopes (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            version TEXT NOT NULL DEFAULT '',
+            schema_url TEXT NOT NULL DEFAULT '',
+            attributes TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (name, version, schema_url, attributes)
+        );
+        CREATE TABLE spans (
+            id INTEGER PRIMARY KEY,             -- sequential: random keys made inserts 4x slower
+            trace_id TEXT NOT NULL,
+            span_id TEXT NOT NULL,
+            parent_span_id TEXT,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'internal',
+            harness_kind TEXT,                  -- copy of the harness.kind attribute, for views
+            start_ns INTEGER NOT NULL,
+            end_ns INTEGER,                     -- NULL while the span is in flight
+            status_code TEXT NOT NULL DEFAULT 'UNSET',
+            status_message TEXT NOT NULL DEFAULT '',
+            resource_id INTEGER REFERENCES resources (id),
+            scope_id INTEGER REFERENCES scopes (id),
+            trace_state TEXT NOT NULL DEFAULT '',
+            trace_flags INTEGER NOT NULL DEFAULT 1,
+            dropped_attributes_count INTEGER NOT NULL DEFAULT 0,
+            dropped_events_count INTEGER NOT NULL DEFAULT 0,
+            dropped_links_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX spans_ids ON spans (trace_id, span_id);
+        CREATE INDEX spans_parent ON spans (trace_id, parent_span_id);
+        CREATE INDEX spans_start ON spans (start_ns);
+        CREATE INDEX spans_harness_kind ON spans (harness_kind, start_ns)
+            WHERE harness_kind IS NOT NULL;
+
+        -- One typed row per attribute. Scalars keep their SQLite type (bool as 0/1 with
+        -- type 'bool'); arrays are JSON arrays with type 'string[]', 'int[]', ...
+        CREATE TABLE attributes (
+            span INTEGER NOT NULL REFERENCES spans (id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value,
+            type TEXT NOT NULL,
+            PRIMARY KEY (span, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX attributes_key_value ON attributes (key, value);
+
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            span INTEGER NOT NULL REFERENCES spans (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            time_ns INTEGER NOT NULL,
+            attributes TEXT NOT NULL DEFAULT '{}',
+            dropped_attributes_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX events_span ON events (span);
+
+        CREATE TABLE links (
+            id INTEGER PRIMARY KEY,
+            span INTEGER NOT NULL REFERENCES spans (id) ON DELETE CASCADE,
+            trace_id TEXT NOT NULL,
+            span_id TEXT NOT NULL,
+            trace_state TEXT NOT NULL DEFAULT '',
+            flags INTEGER NOT NULL DEFAULT 0,
+            attributes TEXT NOT NULL DEFAULT '{}',
+            dropped_attributes_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX links_span ON links (span);
+
+        -- Files a span produced. The file stays a file; path is relative to the database's
+        -- folder when it lies under it, else absolute.
+        CREATE TABLE artifacts (
+            id INTEGER PRIMARY KEY,
+            span INTEGER NOT NULL REFERENCES spans (id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            path TEXT NOT NULL,
+            size INTEGER,
+            sha256 TEXT,
+            media_type TEXT,
+            indexed_lines INTEGER NOT NULL DEFAULT 0,
+            index_truncated INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX artifacts_span ON artifacts (span);
+
+        -- Searchable text: line 0 with artifact NULL is the span's own text (name, string
+        -- attributes, event names); other rows are the text lines of an artifact.
+        CREATE TABLE text_lines (
+            id INTEGER PRIMARY KEY,
+            span INTEGER NOT NULL REFERENCES spans (id) ON DELETE CASCADE,
+            artifact INTEGER REFERENCES artifacts (id) ON DELETE CASCADE,
+            line INTEGER NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX text_lines_span ON text_lines (span);
+        CREATE INDEX text_lines_artifact ON text_lines (artifact);
+
+        CREATE VIEW runs AS
+        SELECT s.id, s.trace_id, s.span_id, s.name, s.start_ns, s.end_ns,
+               (s.end_ns - s.start_ns) / 1e6 AS duration_ms,
+               CASE WHEN s.status_code = 'ERROR' THEN 'error'
+                    WHEN s.end_ns IS NULL THEN 'incomplete' ELSE 'ok' END AS status,
+               s.status_message, r.service_name
+        FROM spans s LEFT JOIN resources r ON r.id = s.resource_id
+        WHERE s.parent_span_id IS NULL
+           OR NOT EXISTS (SELECT 1 FROM spans p
+                          WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id);
+
+        CREATE VIEW steps AS
+        SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_ns, s.end_ns,
+               (s.end_ns - s.start_ns) / 1e6 AS duration_ms, s.status_code, s.status_message,
+               (SELECT value FROM attributes WHERE span = s.id
+                AND key = 'harness.step.number') AS number,
+               (SELECT value FROM attributes WHERE span = s.id
+                AND key = 'harness.step.attempt') AS attempt
+        FROM spans s WHERE s.harness_kind = 'step';
+
+        CREATE VIEW commands AS
+        SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_ns, s.end_ns,
+               (s.end_ns - s.start_ns) / 1e6 AS duration_ms, s.status_code, s.status_message,
+               (SELECT value FROM attributes WHERE span = s.id
+                AND key = 'process.command_args') AS command_args,
+               (SELECT value FROM attributes WHERE span = s.id
+                AND key = 'process.exit.code') AS exit_code
+        FROM spans s WHERE s.harness_kind = 'command';
+
+        CREATE VIEW api_calls AS
+        SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_ns, s.end_ns,
+               (s.end_ns - s.start_ns) / 1e6 AS duration_ms, s.status_code,
+               (SELECT value FROM attributes WHERE span = s.id
+                AND key = 'gen_ai.provider.name') AS provider,
+               (SELECT value FROM attributes WHERE span = s.id
+                AND key = 'gen_ai.request.model') AS model,
+               (SELECT value FROM attributes WHERE span = s.id
+                AND key = 'gen_ai.usage.input_tokens') AS input_tokens,
+               (SELECT value FROM attributes WHERE span = s.id
+                AND key = 'gen_ai.usage.output_tokens') AS output_tokens,
+               (SELECT value FROM attributes WHERE span = s.id
+                AND key = 'harness.cost.usd') AS cost_usd
+        FROM spans s WHERE s.harness_kind = 'api_call';
+        """
+    )
+    if fts:
+        execute_script(
+            db,
+            """
+            CREATE VIRTUAL TABLE text_fts USING fts5(
+                text, content='text_lines', content_rowid='id'
+            );
+            CREATE TRIGGER text_lines_ai AFTER INSERT ON text_lines BEGIN
+                INSERT INTO text_fts (rowid, text) VALUES (new.id, new.text);
+            END;
+            CREATE TRIGGER text_lines_ad AFTER DELETE ON text_lines BEGIN
+                INSERT INTO text_fts (text_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            END;
+            """
+        )
+
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@cache
+def fts5_available() -> bool:
+    """Whether this SQLite build has FTS5 (some distributions' builds do not)."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE probe USING fts5(text)")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+
+
+def has_fts(db: sqlite3.Connection) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'text_fts'"
+    ).fetchone()
+    return row is not None
+
+
+def _configure(db: sqlite3.Connection) -> None:
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA foreign_keys = ON")
+
+
+def _check_version(db: sqlite3.Connection, path: Path) -> int:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            f"{path} was written by a newer otel-sqlite (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade otel-sqlite to use it"
+        )
+    return version
+
+
+def migrate(db: sqlite3.Connection, path: Path | str = "database") -> None:
+    """Bring ``db`` up to ``SCHEMA_VERSION``, all pending migrations in one transaction."""
+    path = Path(path)
+    if _check_version(db, path) == SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = _check_version(db, path)  # another process may have migrated meanwhile
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            step(db, fts5_available())
+            db.execute(f"PRAGMA user_version = {number}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def describe_error(path: Path, exc: sqlite3.Error) -> str:
+    """One sentence for a person, from SQLite's terse error text."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is not an otel-sqlite database (or it is corrupt): {text}"
+    if "readonly" in text or "read-only" in text:
+        return f"{path} is read-only: {text}"
+    if "disk is full" in text or "disk I/O" in text:
+        return f"cannot write {path}: {text}"
+    if "unable to open" in text:
+        return f"cannot open {path}: {text}"
+    if "locked" in text or "busy" in text:
+        return f"{path} stayed locked by another writer for {BUSY_TIMEOUT_MS // 1000} s: {text}"
+    return f"{path}: {text}"
+
+
+def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open ``path`` for writing, creating it and its folder when missing, and migrate it.
+
+    Raises DatabaseError (with a sentence naming the cause) instead of sqlite3 errors.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a directory, not a database file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the folder for {path}: {exc.strerror}") from exc
+    try:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise DatabaseError(describe_error(path, exc)) from exc
+    try:
+        _configure(db)
+        _check_version(db, path)
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        migrate(db, path)
+    except sqlite3.Error as exc:
+        db.close()
+        raise DatabaseError(describe_error(path, exc)) from exc
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open an existing database for reading only; a read never creates or changes a file."""
+    path = Path(path)
+    if not path.exists():
+        raise DatabaseError(f"no database at {path} (record something first, or pass --db)")
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a directory, not a database file")
+    try:
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+            check_same_thread=False,
+        )
+        _configure(db)
+        db.execute("PRAGMA query_only = ON")
+        version = _check_version(db, path)
+    except sqlite3.Error as exc:
+        raise DatabaseError(describe_error(path, exc)) from exc
+    if version < SCHEMA_VERSION:
+        db.close()
+        raise DatabaseError(
+            f"{path} has schema {version}; open it once for writing (otel-sqlite init --db "
+            f"{path}) to migrate it to {SCHEMA_VERSION}"
+        )
+    return db

@@ -1,0 +1,243 @@
+"""The one place that writes spans into the database.
+
+Every writer (the SDK exporter, the in-flight processor, ``exec``, ``run end``, ``import``,
+``serve``) hands ``Store.write`` plain ``SpanRecord``s; one call is one transaction. Writing a
+span that is already stored replaces it, so re-export and re-import are idempotent and the
+final export of a span replaces the row recorded while it was in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from otel_sqlite import artifacts, values
+from otel_sqlite.conventions import (
+    ARTIFACT_EVENT,
+    ARTIFACT_MEDIA_TYPE,
+    ARTIFACT_PATH,
+    ARTIFACT_ROLE,
+    ARTIFACT_SHA256,
+    ARTIFACT_SIZE,
+    EXCEPTION_MESSAGE,
+    HARNESS_KIND,
+    SERVICE_NAME,
+)
+from otel_sqlite.errors import DatabaseError
+from otel_sqlite.records import ResourceRecord, ScopeRecord, SpanRecord
+from otel_sqlite.schema import connect, describe_error, has_fts
+
+# The span's own searchable text is capped: it is for finding a span, not for storing values.
+MAX_SPAN_TEXT_CHARS = 8192
+
+_SPAN_COLUMNS = (
+    "trace_id, span_id, parent_span_id, name, kind, harness_kind, start_ns, end_ns, "
+    "status_code, status_message, resource_id, scope_id, trace_state, trace_flags, "
+    "dropped_attributes_count, dropped_events_count, dropped_links_count"
+)
+_INSERT_SPAN = (
+    f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) "
+    f"VALUES ({', '.join('?' * len(_SPAN_COLUMNS.split(',')))})"
+)
+_UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
+    _SPAN_COLUMNS, ", ".join("?" * len(_SPAN_COLUMNS.split(",")))
+)
+_INSERT_TEXT = "INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)"
+_CHILD_TABLES = ("text_lines", "artifacts", "attributes", "events", "links")
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(values.to_json(parts).encode()).hexdigest()
+
+
+class Store:
+    """A writer's connection to one database file. Thread-safe; one transaction per write."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._db = connect(self.path)
+        self._fts = has_fts(self._db)
+        self._lock = threading.Lock()
+        self._resource_ids: dict[str, int] = {}
+        self._scope_ids: dict[tuple[str, str, str, str], int] = {}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def write(self, records: Iterable[SpanRecord]) -> int:
+        """Store ``records`` in one transaction and return how many were written.
+
+        Raises DatabaseError with a sentence naming the cause; on error nothing is written.
+        """
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    count = self._write_all(db, records)
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    # Ids cached during the failed transaction may name rows that never landed.
+                    self._resource_ids.clear()
+                    self._scope_ids.clear()
+                    raise
+            except sqlite3.Error as exc:
+                raise DatabaseError(describe_error(self.path, exc)) from exc
+            return count
+
+    def _write_all(self, db: sqlite3.Connection, records: Iterable[SpanRecord]) -> int:
+        attribute_rows: list[tuple] = []
+        event_rows: list[tuple] = []
+        link_rows: list[tuple] = []
+        text_rows: list[tuple] = []
+        count = 0
+        for record in records:
+            span = self._upsert_span(db, record)
+            if span is None:
+                continue
+            count += 1
+            for key, value in record.attributes.items():
+                attribute_rows.append((span, key, *values.encode(value)))
+            for event in record.events:
+                event_rows.append(
+                    (span, event.name, event.time_ns, values.to_json(dict(event.attributes)),
+                     event.dropped_attributes_count)
+                )
+                if event.name == ARTIFACT_EVENT:
+                    self._add_artifact(db, span, event.attributes)
+            for link in record.links:
+                link_rows.append(
+                    (span, link.trace_id, link.span_id, link.trace_state, link.flags,
+                     values.to_json(dict(link.attributes)), link.dropped_attributes_count)
+                )
+            if self._fts:
+                text_rows.append((span, None, 0, _span_text(record)))
+        db.executemany(
+            "INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)", attribute_rows
+        )
+        db.executemany(
+            "INSERT INTO events (span, name, time_ns, attributes, dropped_attributes_count) "
+            "VALUES (?, ?, ?, ?, ?)",
+            event_rows,
+        )
+        db.executemany(
+            "INSERT INTO links (span, trace_id, span_id, trace_state, flags, attributes, "
+            "dropped_attributes_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            link_rows,
+        )
+        db.executemany(_INSERT_TEXT, text_rows)
+        return count
+
+    def _upsert_span(self, db: sqlite3.Connection, record: SpanRecord) -> int | None:
+        """The row id of ``record``'s span, its old children removed when it is a replacement.
+
+        None when the record is an in-flight copy of a span already stored as finished.
+        """
+        kind = record.attributes.get(HARNESS_KIND)
+        row = (
+            record.trace_id, record.span_id, record.parent_span_id, record.name, record.kind,
+            kind if isinstance(kind, str) else None, record.start_ns, record.end_ns,
+            record.status_code, record.status_message, self._resource_id(db, record.resource),
+            self._scope_id(db, record.scope), record.trace_state, record.trace_flags,
+            record.dropped_attributes_count, record.dropped_events_count,
+            record.dropped_links_count,
+        )
+        cursor = db.execute(_INSERT_SPAN, row)
+        if cursor.rowcount == 1:
+            return cursor.lastrowid
+        span, end_ns = db.execute(
+            "SELECT id, end_ns FROM spans WHERE trace_id = ? AND span_id = ?",
+            (record.trace_id, record.span_id),
+        ).fetchone()
+        if record.end_ns is None and end_ns is not None:
+            return None
+        db.execute(_UPDATE_SPAN, (*row, span))
+        for table in _CHILD_TABLES:
+            db.execute(f"DELETE FROM {table} WHERE span = ?", (span,))
+        return span
+
+    def _resource_id(self, db: sqlite3.Connection, resource: ResourceRecord) -> int:
+        attributes = dict(resource.attributes)
+        key = _fingerprint(sorted(attributes.items()), resource.schema_url)
+        if (cached := self._resource_ids.get(key)) is not None:
+            return cached
+        service = attributes.get(SERVICE_NAME)
+        db.execute(
+            "INSERT OR IGNORE INTO resources (fingerprint, service_name, attributes, schema_url, "
+            "dropped_attributes_count) VALUES (?, ?, ?, ?, ?)",
+            (key, service if isinstance(service, str) else None, values.to_json(attributes),
+             resource.schema_url, resource.dropped_attributes_count),
+        )
+        (rid,) = db.execute("SELECT id FROM resources WHERE fingerprint = ?", (key,)).fetchone()
+        self._resource_ids[key] = rid
+        return rid
+
+    def _scope_id(self, db: sqlite3.Connection, scope: ScopeRecord) -> int:
+        key = (scope.name, scope.version, scope.schema_url, values.to_json(dict(scope.attributes)))
+        if (cached := self._scope_ids.get(key)) is not None:
+            return cached
+        db.execute(
+            "INSERT OR IGNORE INTO scopes (name, version, schema_url, attributes) "
+            "VALUES (?, ?, ?, ?)",
+            key,
+        )
+        (sid,) = db.execute(
+            "SELECT id FROM scopes WHERE name = ? AND version = ? AND schema_url = ? "
+            "AND attributes = ?",
+            key,
+        ).fetchone()
+        self._scope_ids[key] = sid
+        return sid
+
+    def _add_artifact(self, db: sqlite3.Connection, span: int, attributes: Mapping) -> None:
+        path = attributes.get(ARTIFACT_PATH)
+        if not isinstance(path, str) or not path:
+            return
+        role = str(attributes.get(ARTIFACT_ROLE) or "file")
+        file = artifacts.resolve_stored_path(path, self.path)
+        size, sha256 = attributes.get(ARTIFACT_SIZE), attributes.get(ARTIFACT_SHA256)
+        exists = file.is_file()
+        if exists and (size is None or sha256 is None):
+            size, sha256 = artifacts.fingerprint(file)
+        cursor = db.execute(
+            "INSERT INTO artifacts (span, role, path, size, sha256, media_type) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (span, role, artifacts.stored_path(file, self.path), size, sha256,
+             attributes.get(ARTIFACT_MEDIA_TYPE) or artifacts.media_type(file, role)),
+        )
+        if not (self._fts and exists):
+            return
+        artifact = cursor.lastrowid
+        lines = artifacts.LineIndex(file)
+        try:
+            db.executemany(
+                _INSERT_TEXT, ((span, artifact, number, text) for number, text in lines)
+            )
+        except OSError:
+            return  # the file went away while we read it: the row stays, unindexed
+        db.execute(
+            "UPDATE artifacts SET indexed_lines = ?, index_truncated = ? WHERE id = ?",
+            (lines.count, int(lines.truncated), artifact),
+        )
+
+
+def _span_text(record: SpanRecord) -> str:
+    """What finds a span in search: its name, its string attributes, its events' names."""
+    parts = [record.name]
+    parts.extend(v for v in record.attributes.values() if isinstance(v, str))
+    for event in record.events:
+        if event.name == ARTIFACT_EVENT:
+            continue
+        parts.append(event.name)
+        message = event.attributes.get(EXCEPTION_MESSAGE)
+        if isinstance(message, str):
+            parts.append(message)
+    return " ".join(parts)[:MAX_SPAN_TEXT_CHARS]
+

@@ -1,0 +1,79 @@
+"""Building a TracerProvider from the standard OTEL_* environment.
+
+``OTEL_TRACES_EXPORTER`` picks the exporters exactly as the OTel SDK's auto-configuration does
+(entry point group ``opentelemetry_traces_exporter``, comma-separated, ``none`` for nothing);
+what differs is the default, ``sqlite``, and that ``sqlite`` also brings the in-flight processor.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import entry_points
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from otel_sqlite.errors import OtelSqliteError
+from otel_sqlite.exporter import InFlightSpanProcessor, SQLiteSpanExporter
+
+ENV_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
+DEFAULT_EXPORTER = "sqlite"
+
+# Batch settings for the SQLite exporter, each overridable by its OTEL_BSP_* variable. The
+# stock 2048-span queue drops most spans of a tight loop while a slow exporter writes; a
+# 65,536-span queue rides out 20k-span bursts, and large batches make few, cheap transactions.
+BATCH_DEFAULTS = {
+    "OTEL_BSP_MAX_QUEUE_SIZE": ("max_queue_size", 65_536),
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": ("max_export_batch_size", 4_096),
+    "OTEL_BSP_SCHEDULE_DELAY": ("schedule_delay_millis", 200),
+}
+
+
+def exporter_names() -> list[str]:
+    raw = os.environ.get(ENV_TRACES_EXPORTER, DEFAULT_EXPORTER)
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+def sqlite_is_the_only_exporter() -> bool:
+    return exporter_names() == [DEFAULT_EXPORTER]
+
+
+def load_exporter(name: str) -> SpanExporter:
+    """The exporter registered under ``name``, built with no arguments as the SDK does."""
+    found = entry_points(group="opentelemetry_traces_exporter", name=name)
+    for entry_point in found:
+        return entry_point.load()()
+    raise OtelSqliteError(
+        f"{ENV_TRACES_EXPORTER} names '{name}', but no installed package provides a trace "
+        f"exporter of that name (try 'sqlite', 'console' or 'otlp')"
+    )
+
+
+def batch_processor(exporter: SpanExporter) -> BatchSpanProcessor:
+    settings = {arg: default for env, (arg, default) in BATCH_DEFAULTS.items() if env not in os.environ}
+    return BatchSpanProcessor(exporter, **settings)
+
+
+def span_processors(db: str | os.PathLike[str] | None = None) -> list[SpanProcessor]:
+    """Processors for the exporters ``OTEL_TRACES_EXPORTER`` names (default: sqlite)."""
+    processors: list[SpanProcessor] = []
+    for name in exporter_names():
+        if name == "none":
+            continue
+        if name == DEFAULT_EXPORTER:
+            exporter = SQLiteSpanExporter(db)
+            processors.append(InFlightSpanProcessor(exporter))
+        else:
+            exporter = load_exporter(name)
+        processors.append(batch_processor(exporter))
+    return processors
+
+
+def build_provider(
+    db: str | os.PathLike[str] | None = None, resource: Resource | None = None
+) -> TracerProvider:
+    provider = TracerProvider(resource=resource or Resource.create())
+    for processor in span_processors(db):
+        provider.add_span_processor(processor)
+    return provider

@@ -1,0 +1,81 @@
+"""Typed attribute values: how an OTel attribute becomes one SQLite value plus a type name.
+
+Scalars keep their SQLite type so that ``key = ? AND value = ?`` is an index lookup; booleans
+are 0/1 and arrays are JSON, with the type column keeping what SQLite cannot.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from otel_sqlite.records import AttributeValue
+
+_SCALAR_TYPES = ((bool, "bool"), (int, "int"), (float, "double"), (str, "string"), (bytes, "bytes"))
+
+
+def _scalar_type(value: object) -> str:
+    for python_type, name in _SCALAR_TYPES:
+        if isinstance(value, python_type):
+            return name
+    return "string"
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    return str(value)
+
+
+def to_json(value: object) -> str:
+    """JSON for attribute maps (events, links, resources); bytes become base64 text."""
+    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
+def encode(value: AttributeValue) -> tuple[Any, str]:
+    """``(stored value, type name)`` for one attribute value."""
+    kind = type(value)
+    if kind is str:
+        return value, "string"
+    if kind is bool:
+        return int(value), "bool"
+    if kind is int:
+        return value, "int"
+    if kind is float:
+        return value, "double"
+    if value is None:
+        return None, "null"
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value), "bytes"
+    if isinstance(value, Mapping):
+        return to_json(dict(value)), "map"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        element = next((_scalar_type(v) for v in value if v is not None), "string")
+        return to_json(list(value)), element + "[]"
+    return encode(_coerce(value))
+
+
+def _coerce(value: object) -> AttributeValue:
+    """Subclasses (an IntEnum, a str subclass) as their base type; anything else as text."""
+    for python_type, _ in _SCALAR_TYPES:
+        if isinstance(value, python_type):
+            return python_type(value)
+    return str(value)
+
+
+def decode(value: Any, type_name: str) -> AttributeValue:
+    """The attribute value ``encode`` stored, with its original type."""
+    if type_name == "bool":
+        return bool(value)
+    if type_name == "map" or type_name.endswith("[]"):
+        decoded = json.loads(value)
+        if type_name == "bool[]":
+            return [bool(v) for v in decoded]
+        if type_name == "bytes[]":
+            return [base64.b64decode(v) for v in decoded]
+        return decoded
+    return value
