@@ -47,6 +47,8 @@ _UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
     _SPAN_COLUMNS, ", ".join("?" * len(_SPAN_COLUMNS.split(",")))
 )
 _INSERT_TEXT = "INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)"
+# One statement per span, not a trigger per line: see schema.m002_index_text_per_statement.
+_INDEX_TEXT = "INSERT INTO text_fts (rowid, text) SELECT id, text FROM text_lines WHERE span = ?"
 _CHILD_TABLES = ("text_lines", "artifacts", "attributes", "events", "links")
 
 
@@ -97,12 +99,12 @@ class Store:
         event_rows: list[tuple] = []
         link_rows: list[tuple] = []
         text_rows: list[tuple] = []
-        count = 0
+        written: list[tuple[int]] = []
         for record in records:
             span = self._upsert_span(db, record)
             if span is None:
                 continue
-            count += 1
+            written.append((span,))
             for key, value in record.attributes.items():
                 attribute_rows.append((span, key, *values.encode(value)))
             for event in record.events:
@@ -133,7 +135,9 @@ class Store:
             link_rows,
         )
         db.executemany(_INSERT_TEXT, text_rows)
-        return count
+        if self._fts:
+            db.executemany(_INDEX_TEXT, written)
+        return len(written)
 
     def _upsert_span(self, db: sqlite3.Connection, record: SpanRecord) -> int | None:
         """The row id of ``record``'s span, its old children removed when it is a replacement.
