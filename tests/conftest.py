@@ -13,7 +13,7 @@ import pytest
 
 # Variables that would leak a developer's own setup into the tests.
 _ISOLATED = ("TRACEPARENT", "TRACESTATE", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME",
-             "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SQLITE_PYTEST")
+             "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SQLITE_PYTEST", "OTEL_SQLITE_RUN")
 
 
 @pytest.fixture(autouse=True)

@@ -19,16 +19,14 @@ assert OTEL_SQLITE, "install the package (pip install -e .) so the otel-sqlite s
 
 
 def clean_env(db: Path, **extra: str) -> dict[str, str]:
-    """Our environment minus any trace context or exporter choice the test runner had."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("TRACEPARENT", "TRACESTATE", "OTEL_TRACES_EXPORTER", "OTEL_SQLITE_RUN")
+    """The test's environment (conftest already isolated it) writing to ``db``, with our
+    ``otel-sqlite`` first on PATH so scripts that call it find this one."""
+    return {
+        **os.environ,
+        "OTEL_SQLITE_DB": str(db),
+        "PATH": f"{Path(OTEL_SQLITE).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **extra,
     }
-    env["OTEL_SQLITE_DB"] = str(db)
-    env["PATH"] = f"{Path(OTEL_SQLITE).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(extra)
-    return env
 
 
 def otel_sqlite(

@@ -93,3 +93,19 @@ def test_output_lines_are_searchable(tmp_path):
             ).fetchall()
             assert hits == [(1,)]
     connection.close()
+
+
+def test_the_end_of_a_long_log_is_searchable_with_its_true_line_number(tmp_path):
+    db = tmp_path / "t.db"
+    script = "seq 1 50000 | sed 's/^/progress /'; echo 'error: the very last line'"
+    otel_sqlite(db, "exec", "--quiet", "--", "sh", "-c", script)
+    with sqlite3.connect(db) as connection:
+        last = connection.execute(
+            "SELECT line, text FROM text_lines WHERE artifact IS NOT NULL ORDER BY line DESC"
+        ).fetchone()
+        truncated = connection.execute(
+            "SELECT index_truncated FROM artifacts WHERE role = 'stdout'"
+        ).fetchone()
+    connection.close()
+    assert last == (50001, "error: the very last line")
+    assert truncated == (1,)
