@@ -18,6 +18,8 @@ Both the harness API's ``command()`` and the ``exec`` CLI command run children t
 - When the command exits while something it started in the background still holds its output
   pipes, we stop reading once they have been quiet for ``DRAIN_IDLE_SECONDS``: the wrapper
   returns when the command does, as it would in a terminal.
+- When whoever reads our stdout goes away (``exec -- yes | head -1``), we stop reading the
+  command's stdout, so the command gets SIGPIPE exactly as it would have without us.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ class _Output:
                 self.error = f"cannot capture {role} in {path}: {exc.strerror or exc}"
                 self.path = None
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes) -> bool:
+        """Keep and echo ``chunk``; False once nobody reads our console end any more."""
         if self.file is not None:
             try:
                 self.file.write(chunk)
@@ -97,8 +100,10 @@ class _Output:
             except OSError as exc:
                 self.error = f"capture of {self.role} stopped at {self.size} bytes: {exc}"
                 self._close()
-        if self.tee_fd is not None:
-            _write_all(self.tee_fd, chunk)
+        if self.tee_fd is not None and not _write_all(self.tee_fd, chunk):
+            self.tee_fd = None
+            return False
+        return True
 
     def _close(self) -> None:
         if self.file is not None:
@@ -134,12 +139,14 @@ class _Pump(threading.Thread):
             ready = poller.poll(_POLL_MS)
             for fd, _ in ready:
                 chunk = _read(fd)
-                if chunk:
-                    self.outputs[fd][1].write(chunk)
+                if chunk and self.outputs[fd][1].write(chunk):
                     last_data = time.monotonic()
-                else:
-                    poller.unregister(fd)
-                    open_fds.discard(fd)
+                    continue
+                # End of output, or our reader went away (``exec -- yes | head``): stop
+                # reading, so the command's next write fails as it would without us.
+                poller.unregister(fd)
+                open_fds.discard(fd)
+                self.outputs[fd][0].close()
             if (
                 not ready
                 and self.child_exited.is_set()
@@ -147,7 +154,7 @@ class _Pump(threading.Thread):
             ):
                 break  # a background grandchild holds the pipes; the command itself is done
         for pipe, _ in self.outputs.values():
-            pipe.close()
+            pipe.close()  # closing twice is harmless
 
 
 def _read(fd: int) -> bytes:
@@ -166,13 +173,17 @@ def _grow_pipe(fd: int) -> None:
         pass  # not Linux, or the limit is lower here: the default size works, a bit slower
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes) -> bool:
+    """Write all of ``data``; False when the reader has gone (a closed pipe)."""
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        return False
     except OSError:
-        pass  # our console went away (closed pipe); capture goes on regardless
+        pass  # a console that cannot take output (EIO...): capture goes on regardless
+    return True
 
 
 class _SignalForwarder:
