@@ -186,12 +186,14 @@ def _write_all(fd: int, data: bytes) -> bool:
     return True
 
 
-class _SignalForwarder:
+class SignalForwarder:
     """Passes terminating signals on to the child's process group while it runs.
 
     Signal handlers can only be set from the main thread; elsewhere (a harness calling
     ``command()`` from a worker thread) this does nothing and signals keep their handlers.
-    Signals that arrive before the child exists are delivered to it once it does.
+    Signals that arrive before the child exists are delivered to it once it does. A caller
+    that must finish recording after the child exits keeps its own forwarder open around
+    ``run_captured(forwarder=...)``, so a second Ctrl-C cannot interrupt the recording.
     """
 
     def __init__(self) -> None:
@@ -201,7 +203,7 @@ class _SignalForwarder:
         self.last: int | None = None
         self._previous: dict[int, object] = {}
 
-    def __enter__(self) -> _SignalForwarder:
+    def __enter__(self) -> SignalForwarder:
         if self.active:
             for signum in FORWARDED_SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)
@@ -295,6 +297,7 @@ def run_captured(
     timeout: float | None = None,
     kill_after: float = KILL_AFTER_SECONDS,
     on_spawn: Callable[[subprocess.Popen], None] | None = None,
+    forwarder: SignalForwarder | None = None,
 ) -> ProcessResult:
     """Run ``argv`` to completion, capturing stdout and stderr into files in ``out_dir``.
 
@@ -315,7 +318,7 @@ def run_captured(
         _Output(role, out_dir / role if out_dir is not None else None, _fd(stream) if tee else None)
         for role, stream in ((ROLE_STDOUT, sys.stdout), (ROLE_STDERR, sys.stderr))
     ]
-    with _SignalForwarder() as forwarder:
+    with forwarder if forwarder is not None else SignalForwarder() as forwarder:
         try:
             child = subprocess.Popen(
                 list(argv), cwd=cwd, env=dict(env) if env is not None else None,

@@ -23,7 +23,12 @@ from otel_sqlite.command_span import (
     result_attributes,
 )
 from otel_sqlite.paths import resolve_db_path, span_artifact_dir
-from otel_sqlite.process import KILL_AFTER_SECONDS, ProcessResult, run_captured
+from otel_sqlite.process import (
+    KILL_AFTER_SECONDS,
+    ProcessResult,
+    SignalForwarder,
+    run_captured,
+)
 from otel_sqlite.recorder import Warn, child_environment, new_record, open_recorder
 from otel_sqlite.records import STATUS_ERROR, AttributeValue, EventRecord, SpanRecord
 
@@ -65,22 +70,25 @@ def run_wrapped(
             dataclasses.replace(record, attributes={**initial, c.PROCESS_PID: child.pid})
         )
 
-    try:
-        result = run_captured(
-            argv,
-            span_artifact_dir(db_path, record.trace_id, record.span_id),
-            cwd=cwd,
-            env=child_environment(record, db_path),
-            tee=tee,
-            timeout=timeout,
-            kill_after=kill_after,
-            on_spawn=in_flight,
-        )
-        if result.capture_error:
-            warn(result.capture_error)
-        recorder.finish(finished_record(record, result))
-    finally:
-        recorder.close()
+    # Signals stay forwarded (not fatal to us) until the final row is written.
+    with SignalForwarder() as forwarder:
+        try:
+            result = run_captured(
+                argv,
+                span_artifact_dir(db_path, record.trace_id, record.span_id),
+                cwd=cwd,
+                env=child_environment(record, db_path),
+                tee=tee,
+                timeout=timeout,
+                kill_after=kill_after,
+                on_spawn=in_flight,
+                forwarder=forwarder,
+            )
+            if result.capture_error:
+                warn(result.capture_error)
+            recorder.finish(finished_record(record, result))
+        finally:
+            recorder.close()
     return result
 
 
