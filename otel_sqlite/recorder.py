@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote
 
 from otel_sqlite import __version__, traceparent
 from otel_sqlite.conventions import (
@@ -107,10 +106,13 @@ def resource_record() -> ResourceRecord:
     ``OTEL_SERVICE_NAME``, which wins, as in the SDK; the service defaults to ``otel-sqlite``.
     """
     attributes: dict[str, str] = {}
-    for pair in os.environ.get(ENV_RESOURCE_ATTRIBUTES, "").split(","):
-        key, sep, value = pair.partition("=")
-        if sep and key.strip():
-            attributes[key.strip()] = unquote(value.strip())
+    if raw := os.environ.get(ENV_RESOURCE_ATTRIBUTES, ""):
+        from urllib.parse import unquote  # only paid for when the variable is set
+
+        for pair in raw.split(","):
+            key, sep, value = pair.partition("=")
+            if sep and key.strip():
+                attributes[key.strip()] = unquote(value.strip())
     attributes[SERVICE_NAME] = (
         os.environ.get(ENV_SERVICE_NAME) or attributes.get(SERVICE_NAME) or DEFAULT_SERVICE_NAME
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 from exec_support import clean_env, only_span, otel_sqlite, spans
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -95,3 +98,18 @@ def test_kind_run_records_provenance(tmp_path):
     db = tmp_path / "t.db"
     otel_sqlite(db, "exec", "--kind", "run", "--", "true")
     assert "host.name" in only_span(db)["attributes"]
+
+
+def test_the_resource_comes_from_the_standard_otel_variables(tmp_path):
+    db = tmp_path / "t.db"
+    env = clean_env(db, OTEL_SERVICE_NAME="nightly-ci",
+                    OTEL_RESOURCE_ATTRIBUTES="deployment.environment=ci,team=docs%20tools")
+    otel_sqlite(db, "exec", "--", "true", env=env)
+    with sqlite3.connect(db) as connection:
+        service, attributes = connection.execute(
+            "SELECT r.service_name, r.attributes FROM spans s JOIN resources r "
+            "ON r.id = s.resource_id"
+        ).fetchone()
+    connection.close()
+    assert service == "nightly-ci"
+    assert json.loads(attributes)["team"] == "docs tools"
