@@ -81,6 +81,11 @@ SELECT s.id, NULL, 0, substr(s.name
 FROM spans AS s WHERE s.id IN (SELECT value FROM json_each(?))
 """
 _INSERT_TEXT = "INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)"
+# One statement per write, not a trigger per line: see schema.m002_index_text_per_statement.
+_INDEX_TEXT = (
+    "INSERT INTO text_fts (rowid, text) SELECT id, text FROM text_lines "
+    "WHERE span IN (SELECT value FROM json_each(?))"
+)
 _CHILD_TABLES = ("text_lines", "artifacts", "attributes", "events", "links")
 
 
@@ -182,7 +187,9 @@ class Store:
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
         if self._fts and written:
-            db.execute(_INSERT_SPAN_TEXT, (values.to_json(written),))
+            spans = values.to_json(written)
+            db.execute(_INSERT_SPAN_TEXT, (spans,))
+            db.execute(_INDEX_TEXT, (spans,))
         return len(written)
 
     @staticmethod
