@@ -221,7 +221,7 @@ def write_cost(spans_total: int = 100_000, batch: int = 1000) -> None:
 
     def records(n: int):
         out = []
-        for r in range(n // 10):
+        for _ in range(n // 10):
             trace = f"{rng.getrandbits(128):032x}"
             root = f"{rng.getrandbits(64):016x}"
             out.append(SpanRecord(trace, root, "run", 1, 2, attributes={HARNESS_KIND: "run"}))
