@@ -17,6 +17,10 @@ from otel_sqlite.errors import OtelSqliteError
 # name -> "module:attribute" under otel_sqlite.cli; one line per command or command group.
 COMMANDS: dict[str, str] = {
     "init": "admin:init",
+    "export": "export_cmd:export",
+    "import": "interop_cmd:import_otlp",
+    "push": "interop_cmd:push",
+    "serve": "interop_cmd:serve",
 }
 
 

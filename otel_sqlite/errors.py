@@ -21,3 +21,11 @@ class NotFoundError(OtelSqliteError):
 
 class SearchUnavailableError(OtelSqliteError):
     """The SQLite build lacks FTS5, so full-text search cannot work (everything else does)."""
+
+
+class OtlpError(OtelSqliteError):
+    """An OTLP payload (protobuf or JSON) that cannot be decoded as the OTLP spec defines it."""
+
+
+class PushError(OtelSqliteError):
+    """An OTLP endpoint refused the spans or stayed unreachable after every retry."""
