@@ -34,7 +34,8 @@ def parse_since(value: str | None, now: float | None = None) -> int | None:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
         raise click.BadParameter(
-            f"{value!r} is neither a duration (30m, 2h, 7d) nor an ISO date/time", param_hint="--since"
+            f"{value!r} is neither a duration (30m, 2h, 7d) nor an ISO date/time",
+            param_hint="--since",
         ) from None
     if when.tzinfo is None:
         when = when.astimezone()  # a naive time is local time, as a person means it
