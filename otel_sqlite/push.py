@@ -30,14 +30,16 @@ from pathlib import Path
 from google.rpc import status_pb2
 
 from otel_sqlite import __version__, otlp
+from otel_sqlite.conventions import (
+    ENV_OTLP_ENDPOINT,
+    ENV_OTLP_HEADERS,
+    ENV_OTLP_TRACES_ENDPOINT,
+    ENV_OTLP_TRACES_HEADERS,
+)
 from otel_sqlite.errors import OtlpError, PushError
 from otel_sqlite.queries.records import ALL_SPANS, Selection, count_records, iter_records
 from otel_sqlite.schema import connect_readonly
 
-ENV_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-ENV_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
-ENV_TRACES_HEADERS = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
-ENV_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
 DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"  # the OTLP spec's default
 DEFAULT_BATCH = 512
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
@@ -51,16 +53,16 @@ MAX_RETRY_AFTER_S = 120.0
 def default_endpoint(env: Mapping[str, str] = os.environ) -> str:
     """The traces endpoint the OTel SDK would use: the signal variable as is, else the base
     variable plus ``/v1/traces``, else the spec's default."""
-    if traces := env.get(ENV_TRACES_ENDPOINT):
+    if traces := env.get(ENV_OTLP_TRACES_ENDPOINT):
         return traces
-    if base := env.get(ENV_ENDPOINT):
+    if base := env.get(ENV_OTLP_ENDPOINT):
         return base.rstrip("/") + "/v1/traces"
     return DEFAULT_ENDPOINT
 
 
 def env_headers(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     """Headers from ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`` (``k=v,k2=v2``, URL-encoded)."""
-    raw = env.get(ENV_TRACES_HEADERS) or env.get(ENV_HEADERS) or ""
+    raw = env.get(ENV_OTLP_TRACES_HEADERS) or env.get(ENV_OTLP_HEADERS) or ""
     headers = {}
     for pair in raw.split(","):
         key, sep, value = pair.partition("=")
