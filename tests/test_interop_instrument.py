@@ -1,4 +1,7 @@
-"""Exporter selection parity: only OTEL_TRACES_EXPORTER changes, never the instrumentation."""
+"""Exporter selection parity: only OTEL_TRACES_EXPORTER changes, never the instrumentation.
+
+(``OTEL_TRACES_EXPORTER=sqlite`` alone under opentelemetry-instrument: tests/test_instrument.py.)
+"""
 
 from __future__ import annotations
 
@@ -40,15 +43,6 @@ def names_and_parents(db) -> list[tuple]:  # noqa: ANN001
     spans = snapshot(db)["spans"]
     by_id = {row[1]: row[3] for row in spans}
     return sorted((row[3], by_id.get(row[2]), row[15]) for row in spans)
-
-
-def test_opentelemetry_instrument_with_the_sqlite_exporter_records_the_app(tmp_path):
-    result = instrumented(APP, tmp_path, OTEL_TRACES_EXPORTER="sqlite", OTEL_SERVICE_NAME="app",
-                          OTEL_SQLITE_DB=str(tmp_path / "app.db"))
-    assert result.returncode == 0, result.stderr
-    assert names_and_parents(tmp_path / "app.db") == [
-        ("handle request", None, "app"), ("query db", "handle request", "app")]
-    assert ("answer", 42, "int") in [row[2:] for row in snapshot(tmp_path / "app.db")["attributes"]]
 
 
 def test_sqlite_and_otlp_fan_out_to_both(tmp_path):
