@@ -245,6 +245,8 @@ def serve(host: str, port: int, max_body_bytes: int | None,
     stats = server.stats
     click.echo(
         f"stopped: {stats.spans} spans stored from {stats.requests} requests"
+        + (f" ({stats.spans / stats.busy_seconds:,.0f} spans/s while busy)"
+           if stats.busy_seconds else "")
         + (f"; {stats.rejected} spans rejected" if stats.rejected else "")
         + (f"; {stats.failed_requests} requests failed" if stats.failed_requests else ""),
         err=True,

@@ -63,6 +63,9 @@ _SNAKE = {"traceId": "trace_id", "spanId": "span_id", "parentSpanId": "parent_sp
 MEDIA_PROTOBUF = "application/x-protobuf"
 MEDIA_JSON = "application/json"
 M = TypeVar("M", bound=Message)
+_SCALAR_FIELDS = frozenset(
+    {"string_value", "bool_value", "int_value", "double_value", "bytes_value"}
+)
 
 
 class Rejected(OtlpError):
@@ -102,13 +105,13 @@ def encode_value(value: AttributeValue, into: AnyValue | None = None) -> AnyValu
 def decode_value(value: AnyValue) -> AttributeValue:
     """The Python value of an ``AnyValue`` (lists for arrays, dicts for kvlists)."""
     which = value.WhichOneof("value")
-    if which is None:
-        return None
+    if which in _SCALAR_FIELDS:
+        return getattr(value, which)
     if which == "array_value":
         return [decode_value(item) for item in value.array_value.values]
     if which == "kvlist_value":
         return _decode_attributes(value.kvlist_value.values)
-    return getattr(value, which)
+    return None
 
 
 def _encode_attributes(attributes: Attributes, into: Any) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -73,13 +74,17 @@ class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests = self.spans = self.rejected = self.failed_requests = 0
+        # Time spent decoding and storing: spans / busy_seconds is what the receiver can take.
+        self.busy_seconds = 0.0
 
-    def add(self, spans: int = 0, rejected: int = 0, failed: bool = False) -> None:
+    def add(self, spans: int = 0, rejected: int = 0, failed: bool = False,
+            seconds: float = 0.0) -> None:
         with self._lock:
             self.requests += 1
             self.spans += spans
             self.rejected += rejected
             self.failed_requests += int(failed)
+            self.busy_seconds += seconds
 
 
 def media_type(header: str | None) -> str:
@@ -135,6 +140,7 @@ def ingest(
     if encoding not in _ENCODINGS:
         return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                       f"unsupported content encoding {encoding!r}: send gzip or none", is_json)
+    started = time.perf_counter()
     try:
         payload = decompress(body, encoding, limits.decompressed_bytes)
         request = otlp.parse_json(payload) if is_json else otlp.parse_protobuf(payload)
@@ -157,7 +163,7 @@ def ingest(
         return _error(HTTPStatus.SERVICE_UNAVAILABLE, str(exc), is_json,
                       **{"Retry-After": str(RETRY_AFTER_S)})
     if stats:
-        stats.add(spans=stored, rejected=len(rejected))
+        stats.add(spans=stored, rejected=len(rejected), seconds=time.perf_counter() - started)
     return _reply(HTTPStatus.OK, otlp.response(rejected), is_json)
 
 
