@@ -179,7 +179,7 @@ def push(runs: tuple[str, ...], endpoint: str | None, headers: dict, since: str 
         result = pushing.push(
             resolve_db_path(db), sender, _selection(db, runs, since), batch=batch_size,
             from_start=from_start, on_start=start,
-            on_batch=(lambda n: bar.update(n)) if sys.stderr.isatty() else None,
+            on_batch=lambda n: bar.update(n) if bar is not None else None,
         )
     finally:
         if bar is not None:

@@ -120,7 +120,12 @@ def _encode_attributes(attributes: Attributes, into: Any) -> None:
 
 
 def _decode_attributes(key_values: Iterable[KeyValue]) -> dict[str, AttributeValue]:
-    return {kv.key: decode_value(kv.value) for kv in key_values}
+    decoded = {}
+    for kv in key_values:  # scalars inline: this loop is most of what a receiver does
+        value = kv.value
+        which = value.WhichOneof("value")
+        decoded[kv.key] = getattr(value, which) if which in _SCALAR_FIELDS else decode_value(value)
+    return decoded
 
 
 # --- records -> request -----------------------------------------------------------------

@@ -252,7 +252,7 @@ class OtlpHandler(BaseHTTPRequestHandler):
             self.send_reply(_error(HTTPStatus.NOT_FOUND, f"no such path {self._path()!r}",
                                    False))
 
-    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = _not_allowed  # noqa: N815
+    do_GET = do_PUT = do_DELETE = do_PATCH = _not_allowed  # noqa: N815
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         logger.debug("%s %s", self.address_string(), format % args)
