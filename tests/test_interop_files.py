@@ -96,3 +96,21 @@ def test_import_of_a_missing_file_is_one_clean_error(tmp_path):
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "b.db").exists()
+
+
+def test_since_keeps_whole_traces_that_have_a_span_in_the_window(tmp_path):
+    source = rich_database(tmp_path / "a.db")
+    recent = CliRunner().invoke(cli, ["export", "otlp", "--db", str(source), "--since", "1h"])
+    future = CliRunner().invoke(
+        cli, ["export", "otlp", "--db", str(source), "--since", "2999-01-01"]
+    )
+    assert len(json.loads(recent.output)["resourceSpans"][0]["scopeSpans"]) == 2
+    assert '"name":"command: sleep 100"' not in recent.output  # recorded in 2023
+    assert future.output == ""
+
+
+def test_a_bad_since_is_one_clean_error(tmp_path):
+    source = rich_database(tmp_path / "a.db")
+    result = CliRunner().invoke(cli, ["export", "otlp", "--db", str(source), "--since", "yesterday"])
+    assert result.exit_code == 2
+    assert "neither a duration (30m, 2h, 7d) nor an ISO date/time" in result.output
