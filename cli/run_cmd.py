@@ -23,7 +23,7 @@ def run() -> None:
     help="Attribute on the run (repeatable); int, float, true/false, else string.",
 )
 def run_start(db: str | None, name: str, attributes: dict) -> None:
-    """Record a run as in flight and print the export lines that the rest of it needs.
+    """Record a run (in flight) and print the lines to export for it.
 
     Use as eval "$(otel-sqlite run start --name suite)": later `otel-sqlite exec` calls nest
     under the run (TRACEPARENT) and write to the same database (OTEL_SQLITE_DB), and
@@ -43,5 +43,9 @@ def run_start(db: str | None, name: str, attributes: dict) -> None:
     help="Set the status outright (default: error when --exit-code is non-zero).",
 )
 def run_end(db: str | None, exit_code: int | None, status: str | None) -> None:
-    """Finish the run that run start exported, keeping its original start time."""
+    """Finish the run that run start exported.
+
+    The run keeps its ids, start time and attributes; --exit-code is recorded as
+    process.exit.code.
+    """
     end_run(warn=warn_once(), exit_code=exit_code, status=status, db=db)
