@@ -1,73 +1,72 @@
-"""``otel-sqlite exec -- CMD``: run any command as a span, behaving exactly like the command."""
+"""``otel-sqlite exec -- CMD``: run any command as a span, behaving exactly like the command.
+
+The click command is built from ``exec_args.EXEC_OPTIONS``, the declaration the fast path
+parses too, so both read a command line the same way.
+"""
 
 from __future__ import annotations
 
-import signal
+from collections.abc import Callable
+from typing import Any
 
 import click
 
-from otel_sqlite.cli.feedback import attribute_option_values, warn_once
-from otel_sqlite.cli.options import db_option
-from otel_sqlite.process import KILL_AFTER_SECONDS, died_of_forwarded_signal
-from otel_sqlite.wrap import KINDS, run_wrapped
+from otel_sqlite.cli.exec_args import EXEC_OPTIONS, Option, execute
+
+
+class _Converted(click.ParamType):
+    """A value checked by one of ``exec_args``' converters; its ValueError is the message."""
+
+    def __init__(self, option: Option) -> None:
+        self.name = (option.metavar or "value").lower()
+        self._convert = option.convert
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # a default, already converted
+        try:
+            return self._convert(value)  # type: ignore[misc]
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _click_option(option: Option) -> Callable:
+    settings: dict[str, Any] = {"help": option.help, "multiple": option.multiple}
+    if option.is_flag:
+        settings["is_flag"] = True
+    else:
+        settings["metavar"] = option.metavar
+        settings["default"] = option.default
+        settings["show_default"] = option.default is not None
+    if option.choices is not None:
+        settings["type"] = click.Choice(option.choices)
+        settings.pop("metavar")
+    elif option.convert is not None:
+        settings["type"] = _Converted(option)
+    if option.envvar:
+        settings.update(envvar=option.envvar, show_envvar=True)
+    return click.option(*option.flags, option.dest, **settings)
+
+
+def _with_options(fn: Callable) -> Callable:
+    for option in reversed(EXEC_OPTIONS):
+        fn = _click_option(option)(fn)
+    return fn
 
 
 @click.command(
     name="exec",
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
-@db_option
-@click.option("--name", help="Span name (default: the command line).")
-@click.option(
-    "--kind", type=click.Choice(KINDS), default="command", show_default=True,
-    help="The span's harness.kind; a run also records git revision, host and user.",
-)
-@click.option(
-    "--attr", "attributes", multiple=True, metavar="KEY=VALUE",
-    callback=attribute_option_values,
-    help="Attribute on the span (repeatable); int, float, true/false, else string.",
-)
-@click.option(
-    "--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-    help="Stop the command's process group after SECONDS (SIGTERM, then SIGKILL); exit 124.",
-)
-@click.option(
-    "--kill-after", type=click.FloatRange(min=0), default=KILL_AFTER_SECONDS,
-    show_default=True, metavar="SECONDS",
-    help="With --timeout: how long after SIGTERM the group gets SIGKILL.",
-)
-@click.option("--quiet", "-q", is_flag=True, help="Capture output without echoing it.")
-@click.option(
-    "--cwd", type=click.Path(exists=True, file_okay=False), help="Run the command in DIR.",
-    metavar="DIR",
-)
+@_with_options
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
 @click.pass_context
-def exec_command(
-    ctx: click.Context,
-    db: str | None,
-    name: str | None,
-    kind: str,
-    attributes: dict,
-    timeout: float | None,
-    kill_after: float,
-    quiet: bool,
-    cwd: str | None,
-    command: tuple[str, ...],
-) -> None:
+def exec_command(ctx: click.Context, command: tuple[str, ...], **options: Any) -> None:
     """Run COMMAND as a span, keeping its output; exit with the command's own status.
 
-    Joins the trace in TRACEPARENT when set (and sets it for COMMAND, so nested calls
-    nest). stdout and stderr are captured to files beside the database and still printed.
-    127: command not found; 126: not executable; 128+N: killed by signal N; 124: timed out.
+    Joins the trace in TRACEPARENT when set (and sets it for COMMAND, so nested
+    calls nest). stdout and stderr are captured to files beside the database and
+    still printed. 127: command not found; 126: not executable; 128+N: killed by
+    signal N; 124: timed out.
     """
-    result = run_wrapped(
-        command, warn=warn_once(), db=db, name=name, kind=kind, attributes=attributes,
-        timeout=timeout, kill_after=kill_after, tee=not quiet, cwd=cwd,
-    )
-    if result.error:
-        click.echo(f"otel-sqlite: {result.error}", err=True)
-    if (signum := died_of_forwarded_signal(result)) is not None:
-        signal.signal(signum, signal.SIG_DFL)
-        signal.raise_signal(signum)
-    ctx.exit(result.exit_code)
+    ctx.exit(execute(options, command))

@@ -1,10 +1,13 @@
-"""How wrapper commands talk to the person next to the command they wrap: rarely, on stderr."""
+"""How wrapper commands talk to the person next to the command they wrap: rarely, on stderr.
+
+No click here: ``exec``'s fast path uses it without importing click.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-
-import click
+from typing import Any
 
 
 def warn_once() -> Callable[[str], None]:
@@ -18,15 +21,15 @@ def warn_once() -> Callable[[str], None]:
     def warn(message: str) -> None:
         if not said:
             said.append(message)
-            click.echo(f"otel-sqlite: warning: {message}", err=True)
+            print(f"otel-sqlite: warning: {message}", file=sys.stderr, flush=True)
 
     return warn
 
 
-def attribute_option_values(
-    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
-) -> dict:
+def attribute_option_values(ctx: Any, param: Any, value: tuple[str, ...]) -> dict:
     """Click callback for ``--attr KEY=VALUE`` (repeatable): typed attributes, or a usage error."""
+    import click
+
     from otel_sqlite.attribute_args import parse_attributes
 
     try:

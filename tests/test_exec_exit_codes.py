@@ -59,3 +59,40 @@ def test_options_after_the_command_belong_to_the_command(tmp_path):
     done = otel_sqlite(db, "exec", "sh", "-c", "echo $0 $1", "--quiet", "--name")
     assert done.stdout == b"--quiet --name\n"
     assert only_span(db)["name"] == "sh -c echo $0 $1 --quiet --name"
+
+
+def test_the_fast_path_and_the_click_command_record_the_same_span(tmp_path):
+    from click.testing import CliRunner
+
+    from otel_sqlite.cli.main import cli
+
+    args = ["exec", "--name", "same", "--kind", "step", "--attr", "n=1", "--timeout=30",
+            "-q", "--cwd", str(tmp_path), "--", "sh", "-c", "exit 4"]
+    fast_db, click_db = tmp_path / "fast.db", tmp_path / "click.db"
+    assert otel_sqlite(fast_db, *args).returncode == 4
+    result = CliRunner().invoke(cli, ["exec", "--db", str(click_db), *args[1:]])
+    assert result.exit_code == 4
+    fast, slow = only_span(fast_db), only_span(click_db)
+    for span in (fast, slow):
+        del span["attributes"]["process.pid"]
+    keys = ("name", "harness_kind", "status_code", "status_message", "attributes")
+    assert {k: fast[k] for k in keys} == {k: slow[k] for k in keys}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--timeout", "0"], "no time at all"),
+        (["--timeout", "soon"], "soon is not a number of seconds"),
+        (["--kind", "job"], "'job' is not one of"),
+        (["--attr", "novalue"], "'novalue' is not KEY=VALUE"),
+    ],
+)
+def test_bad_options_are_one_usage_error_and_run_nothing(tmp_path, args, message):
+    db = tmp_path / "t.db"
+    done = otel_sqlite(db, "exec", *args, "--", "touch", str(tmp_path / "ran"))
+    assert done.returncode == 2
+    assert message in done.stderr.decode()
+    assert "Traceback" not in done.stderr.decode()
+    assert not (tmp_path / "ran").exists()
+    assert not db.exists()
