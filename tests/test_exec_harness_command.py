@@ -44,3 +44,20 @@ def test_harness_command_joins_the_trace_of_an_enclosing_exec(tmp_path):
     by_name = {span["name"]: span for span in spans(db)}
     assert by_name["inner"]["parent_span_id"] == by_name["outer"]["span_id"]
     assert by_name["inner"]["trace_id"] == by_name["outer"]["trace_id"]
+
+
+def test_harness_command_works_from_a_worker_thread(tmp_path):
+    db = tmp_path / "t.db"
+    script = textwrap.dedent("""
+        import threading, otel_sqlite
+        otel_sqlite.configure()
+        results = []
+        worker = threading.Thread(
+            target=lambda: results.append(otel_sqlite.command(["sh", "-c", "exit 7"]))
+        )
+        worker.start(); worker.join()
+        print(results[0].exit_code)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], env=clean_env(db),
+                          capture_output=True, timeout=60)
+    assert done.stdout.decode().split() == ["7"], done.stderr
