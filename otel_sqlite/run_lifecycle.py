@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 
 from otel_sqlite import conventions as c
-from otel_sqlite.errors import OtelSqliteError
+from otel_sqlite.errors import NotFoundError
 from otel_sqlite.paths import resolve_db_path
 from otel_sqlite.recorder import (
     Warn,
@@ -33,10 +33,6 @@ SCOPE = "otel_sqlite.run"
 STATUSES = ("ok", "error")
 _STATE_FIELDS = ("trace_id", "span_id", "parent_span_id", "name", "start_ns", "trace_state",
                  "trace_flags", "attributes")
-
-
-class NoRunError(OtelSqliteError):
-    """``run end`` found no run started in this environment."""
 
 
 def start_run(
@@ -78,7 +74,7 @@ def end_run(
     """Finish the run ``start_run`` exported into ``env`` (default: ours), start time intact.
 
     The status is ``status`` when given, else ERROR for a non-zero ``exit_code``, else UNSET
-    (as for any span that ended without trouble). Raises NoRunError when no run was started.
+    (as for any span that ended without trouble). Raises NotFoundError when no run was started.
     """
     env = os.environ if env is None else env
     started = _started_run(env)
@@ -105,7 +101,7 @@ def end_run(
 def _started_run(env: Mapping[str, str]) -> SpanRecord:
     raw = env.get(c.ENV_RUN)
     if not raw:
-        raise NoRunError(
+        raise NotFoundError(
             f"no run in progress: {c.ENV_RUN} is not set "
             '(start one with: eval "$(otel-sqlite run start)")'
         )
@@ -117,7 +113,9 @@ def _started_run(env: Mapping[str, str]) -> SpanRecord:
             scope=scope_record(SCOPE),
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise NoRunError(f"{c.ENV_RUN} is not a run exported by 'otel-sqlite run start'") from exc
+        raise NotFoundError(
+            f"{c.ENV_RUN} is not a run exported by 'otel-sqlite run start'"
+        ) from exc
 
 
 def shell_exports(variables: Mapping[str, str | None]) -> str:
