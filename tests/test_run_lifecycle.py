@@ -120,3 +120,12 @@ def test_run_end_sends_the_whole_run_through_another_exporter(tmp_path):
     assert printed["attributes"]["harness.kind"] == "run"
     assert printed["start_time"] < printed["end_time"]
     assert not db.exists()
+
+
+def test_a_mangled_run_variable_is_one_clear_error(tmp_path):
+    db = tmp_path / "t.db"
+    done = otel_sqlite(db, "run", "end", env=clean_env(db, OTEL_SQLITE_RUN="{not json"))
+    assert done.returncode == 1
+    assert done.stderr.decode() == (
+        "Error: OTEL_SQLITE_RUN is not a run exported by 'otel-sqlite run start'\n"
+    )
