@@ -28,7 +28,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from otel_sqlite import conventions as c
 from otel_sqlite import provenance
 from otel_sqlite.paths import resolve_db_path, span_artifact_dir
-from otel_sqlite.process import ProcessResult, run_captured
+from otel_sqlite.process import CapturedFile, ProcessResult, run_captured
 from otel_sqlite.tracing import build_provider
 
 _TRACER_NAME = "otel_sqlite.harness"
@@ -83,19 +83,36 @@ def _configuration() -> _Configuration:
     return _configured
 
 
+def database() -> Path:
+    """The database this process's harness spans and captured files belong to."""
+    return _configuration().db
+
+
+def artifact_dir(span: Span) -> Path:
+    """The folder for the files ``span`` produces, beside the database."""
+    ids = span.get_span_context()
+    return span_artifact_dir(database(), f"{ids.trace_id:032x}", f"{ids.span_id:016x}")
+
+
 def _tracer() -> trace.Tracer:
     return _configuration().provider.get_tracer(_TRACER_NAME)
 
 
-def _environment_parent() -> otel_context.Context | None:
-    """The W3C context in TRACEPARENT / TRACESTATE, for a span that has no parent here."""
-    if trace.get_current_span().get_span_context().is_valid:
-        return None
-    traceparent = os.environ.get(c.ENV_TRACEPARENT)
+def context_from_env(env: Mapping[str, str]) -> otel_context.Context | None:
+    """The W3C context named by TRACEPARENT / TRACESTATE in ``env``, the inverse of
+    ``traceparent_env``; None when ``env`` names none."""
+    traceparent = env.get(c.ENV_TRACEPARENT)
     if not traceparent:
         return None
-    carrier = {"traceparent": traceparent, "tracestate": os.environ.get(c.ENV_TRACESTATE, "")}
+    carrier = {"traceparent": traceparent, "tracestate": env.get(c.ENV_TRACESTATE, "")}
     return TraceContextTextMapPropagator().extract(carrier)
+
+
+def _environment_parent() -> otel_context.Context | None:
+    """The W3C context in our environment, for a span that has no parent here."""
+    if trace.get_current_span().get_span_context().is_valid:
+        return None
+    return context_from_env(os.environ)
 
 
 @contextmanager
@@ -181,17 +198,23 @@ def record_process_result(span: Span, result: ProcessResult) -> None:
         span.set_attribute(c.PROCESS_PID, result.pid)
     span.set_attribute(c.PROCESS_EXIT_CODE, result.exit_code)
     for output in result.outputs:
-        span.add_event(
-            c.ARTIFACT_EVENT,
-            {
-                c.ARTIFACT_PATH: str(output.path),
-                c.ARTIFACT_ROLE: output.role,
-                c.ARTIFACT_SHA256: output.sha256,
-                c.ARTIFACT_SIZE: output.size,
-            },
-        )
+        record_artifact(span, output)
     if result.exit_code != 0:
         span.set_status(Status(StatusCode.ERROR, describe_exit(result)))
+
+
+def record_artifact(span: Span, output: CapturedFile) -> None:
+    """Attach a captured file to ``span`` as an ``artifact`` event, which any OTLP backend
+    keeps and the SQLite exporter turns into an indexed ``artifacts`` row."""
+    span.add_event(
+        c.ARTIFACT_EVENT,
+        {
+            c.ARTIFACT_PATH: str(output.path),
+            c.ARTIFACT_ROLE: output.role,
+            c.ARTIFACT_SHA256: output.sha256,
+            c.ARTIFACT_SIZE: output.size,
+        },
+    )
 
 
 def describe_exit(result: ProcessResult) -> str:
@@ -221,15 +244,13 @@ def command(
     ``subprocess.run``; the span is recorded either way.
     """
     argv = [os.fspath(a) for a in argv]
-    db = _configuration().db
     with _span(
         name or " ".join(argv), c.KIND_COMMAND, {**command_attributes(argv, cwd), **attributes}
     ) as span:
         ids = span.get_span_context()
         trace_id, span_id = f"{ids.trace_id:032x}", f"{ids.span_id:016x}"
         result = run_captured(
-            argv, span_artifact_dir(db, trace_id, span_id), cwd=cwd,
-            env=traceparent_env(span, env),
+            argv, artifact_dir(span), cwd=cwd, env=traceparent_env(span, env),
         )
         record_process_result(span, result)
     outputs = {output.role: output.path for output in result.outputs}
