@@ -86,7 +86,7 @@ def reason_of(reports: Mapping[str, pytest.TestReport]) -> str | None:
         if getattr(report, "wasxfail", None):
             return str(report.wasxfail)
         if report.skipped and isinstance(report.longrepr, tuple):
-            return str(report.longrepr[2])
+            return str(report.longrepr[2]).removeprefix("Skipped: ")
     return None
 
 
