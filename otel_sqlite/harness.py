@@ -40,6 +40,9 @@ _configured: _Configuration | None = None
 class _Configuration:
     provider: TracerProvider
     db: Path
+    # One tracer for the process: the SDK's get_tracer builds a new one per call, which
+    # measured as the largest per-span cost of a pytest session recording every test.
+    tracer: trace.Tracer
 
 
 def configure(
@@ -68,7 +71,9 @@ def configure(
             )
             provider = build_provider(db, Resource.create(attributes))
             trace.set_tracer_provider(provider)
-        _configured = _Configuration(provider, resolve_db_path(db).absolute())
+        _configured = _Configuration(
+            provider, resolve_db_path(db).absolute(), provider.get_tracer(_TRACER_NAME)
+        )
         return provider
 
 
@@ -95,7 +100,7 @@ def artifact_dir(span: Span) -> Path:
 
 
 def _tracer() -> trace.Tracer:
-    return _configuration().provider.get_tracer(_TRACER_NAME)
+    return _configuration().tracer
 
 
 def context_from_env(env: Mapping[str, str]) -> otel_context.Context | None:

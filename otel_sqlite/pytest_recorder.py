@@ -254,15 +254,15 @@ class Recorder:
     def _start_attempt(self, item: pytest.Item) -> None:
         number = item.stash.get(_attempts_key, 0) + 1
         item.stash[_attempts_key] = number
-        attributes = attributes_of(item)
-        if self.worker_id is not None:
-            attributes[c.HARNESS_TEST_WORKER] = self.worker_id
         scope = ExitStack()
         span = scope.enter_context(
-            harness.step(
-                item.nodeid, number=self.numbers.get(item.nodeid), attempt=number, **attributes
-            )
+            harness.step(item.nodeid, number=self.numbers.get(item.nodeid), attempt=number)
         )
+        # Set after the start, so the row written while the test runs stays small (it is
+        # rewritten in full when the test ends): two writes per test are most of our cost.
+        span.set_attributes(attributes_of(item))
+        if self.worker_id is not None:
+            span.set_attribute(c.HARNESS_TEST_WORKER, self.worker_id)
         attempt = _Attempt(span, scope, item.stash.get(_sections_key, 0))
         item.stash[_attempt_key] = attempt
 

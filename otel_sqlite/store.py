@@ -117,7 +117,9 @@ class Store:
                     (span, link.trace_id, link.span_id, link.trace_state, link.flags,
                      values.to_json(dict(link.attributes)), link.dropped_attributes_count)
                 )
-            if self._fts:
+            # An in-flight row is not indexed: its final row replaces it, and indexing the
+            # text only to delete it again doubled the cost of a span's in-flight write.
+            if self._fts and record.end_ns is not None:
                 text_rows.append((span, None, 0, _span_text(record)))
         db.executemany(
             "INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)", attribute_rows
