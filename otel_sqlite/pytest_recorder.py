@@ -80,7 +80,7 @@ def outcome_of(reports: Mapping[str, pytest.TestReport]) -> str:
     return result
 
 
-def reason_of(reports: Mapping[str, pytest.TestReport]) -> str | None:
+def reason_of(reports: Mapping[str, pytest.TestReport | pytest.CollectReport]) -> str | None:
     """Why an attempt was skipped or xfailed, when it was."""
     for report in reports.values():
         if getattr(report, "wasxfail", None):
@@ -90,11 +90,34 @@ def reason_of(reports: Mapping[str, pytest.TestReport]) -> str | None:
     return None
 
 
-def crash_message(report: pytest.TestReport) -> str:
+def crash_message(report: pytest.TestReport | pytest.CollectReport) -> str:
     """The one-line cause of a failed phase, as pytest's short test summary shows it."""
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else report.longreprtext
-    return text.strip().splitlines()[0] if text.strip() else f"{report.when} failed"
+    return text.strip().splitlines()[0] if text.strip() else "failed"
+
+
+def collect_error_message(report: pytest.CollectReport) -> str:
+    """The error a module's import raised: the last ``E`` line of pytest's report, which
+    names the missing module or the syntax error, where its first line only names the file."""
+    errors = [line[1:].strip() for line in report.longreprtext.splitlines() if line[:2] == "E "]
+    return errors[-1] if errors else crash_message(report)
+
+
+def add_exception_event(
+    span: Span, type_name: str, message: str, report: pytest.TestReport | pytest.CollectReport
+) -> None:
+    """pytest's failure report as the span's ``exception`` event; the stack trace is the
+    longrepr exactly as pytest printed it."""
+    span.add_event(
+        c.EXCEPTION_EVENT,
+        {
+            c.EXCEPTION_TYPE: type_name,
+            c.EXCEPTION_MESSAGE: message,
+            c.EXCEPTION_STACKTRACE: report.longreprtext,
+            c.HARNESS_TEST_PHASE: getattr(report, "when", None) or "collect",
+        },
+    )
 
 
 def attributes_of(item: pytest.Item) -> dict[str, Any]:
@@ -157,6 +180,7 @@ class Recorder:
         self.session = ExitStack()
         self.run_span: Span | None = None
         self.numbers: dict[str, int] = {}
+        self.collect_reports: set[str] = set()
 
     @property
     def run_name(self) -> str:
@@ -186,6 +210,30 @@ class Recorder:
         if self.run_span is not None:
             node.workerinput[WORKERINPUT_CONTEXT] = harness.traceparent_env(self.run_span, {})
             node.workerinput[WORKERINPUT_DB] = str(harness.database())
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A module that cannot be imported, or skips itself whole, is a step, as pytest
+        counts it among the errors or skips.
+
+        Recorded where the run span lives: under xdist every worker collects and the
+        controller hears each worker's report, so it keeps one per node id.
+        """
+        if self.run_span is None or report.passed or report.nodeid in self.collect_reports:
+            return
+        self.collect_reports.add(report.nodeid)
+        outcome = c.OUTCOME_ERROR if report.failed else c.OUTCOME_SKIPPED
+        with harness.step(report.nodeid or self.run_name, attempt=1) as span:
+            span.set_attributes({c.HARNESS_TEST_OUTCOME: outcome, c.HARNESS_TEST_PHASE: "collect"})
+            if report.failed:
+                message = collect_error_message(report)
+                type_name, separator, detail = message.partition(": ")
+                if separator and type_name.isidentifier():
+                    add_exception_event(span, type_name, detail, report)
+                else:
+                    add_exception_event(span, "CollectError", message, report)
+                span.set_status(Status(StatusCode.ERROR, message))
+            elif (reason := reason_of({"collect": report})) is not None:
+                span.set_attribute(c.HARNESS_TEST_REASON, reason)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -272,16 +320,12 @@ class Recorder:
         attempt.reports[report.when] = report
         duration_ns = int(call.duration * 1e9)
         if report.failed:
-            attempt.span.add_event(
-                c.EXCEPTION_EVENT,
-                {
-                    c.EXCEPTION_TYPE: call.excinfo.typename if call.excinfo else "Failed",
-                    c.EXCEPTION_MESSAGE: (
-                        str(call.excinfo.value) if call.excinfo else crash_message(report)
-                    ),
-                    c.EXCEPTION_STACKTRACE: report.longreprtext,
-                    c.HARNESS_TEST_PHASE: report.when,
-                },
+            excinfo = call.excinfo
+            add_exception_event(
+                attempt.span,
+                excinfo.typename if excinfo else "Failed",
+                str(excinfo.value) if excinfo else crash_message(report),
+                report,
             )
         elif duration_ns < PHASE_SPAN_MIN_NS:
             return
