@@ -4,10 +4,10 @@ Loaded only when the plugin is enabled (``otel_sqlite.pytest_plugin``). Spans go
 harness API's provider, so tests that call ``command``, ``api_call`` or ``event`` nest under
 their test, and ``OTEL_TRACES_EXPORTER=otlp`` sends the very same spans to Jaeger.
 
-A test's step starts when its setup starts and ends after its teardown, so rerun plugins
-(pytest-rerunfailures), which run the setup/call/teardown protocol again, give one step span
-per attempt, numbered by ``harness.step.attempt``. Under pytest-xdist the controller owns the
-run span and hands its context to each worker, whose steps join the same trace.
+A test's step spans its setup, call and teardown; rerun plugins (pytest-rerunfailures), which
+run that protocol again, give one step span per attempt, numbered by ``harness.step.attempt``.
+Under pytest-xdist the controller owns the run span and hands its context to each worker,
+whose steps join the same trace.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ WORKERINPUT_DB = "otel_sqlite_db"
 PHASE_SPAN_MIN_NS = 10_000_000
 PARAM_VALUE_MAX_CHARS = 200
 
-FAILING = frozenset({c.OUTCOME_FAILED, c.OUTCOME_ERROR, c.OUTCOME_INTERRUPTED})
+FAILING = frozenset({c.OUTCOME_FAILED, c.OUTCOME_ERROR})
 _RESULT_STATUS = {
     c.OUTCOME_PASSED: "pass", c.OUTCOME_XPASSED: "pass", c.OUTCOME_XFAILED: "pass",
     c.OUTCOME_FAILED: "fail", c.OUTCOME_ERROR: "fail",
@@ -126,7 +126,7 @@ def attributes_of(item: pytest.Item) -> dict[str, Any]:
     cls = getattr(item, "cls", None)
     function = getattr(item, "originalname", None) or item.name
     qualified = [part for part in (module, cls.__qualname__ if cls else None, function) if part]
-    path, line, _ = item.location
+    _, line, _ = item.location
     attributes: dict[str, Any] = {
         c.TEST_CASE_NAME: item.nodeid,
         c.CODE_FUNCTION_NAME: ".".join(qualified),
@@ -331,7 +331,7 @@ class Recorder:
             return
         # pytest's clock for a phase may start a hair before the step did: keep it inside.
         end = int(call.start * 1e9) + duration_ns
-        start = max(end - duration_ns, getattr(attempt.span, "start_time", None) or 0)
+        start = min(max(end - duration_ns, getattr(attempt.span, "start_time", None) or 0), end)
         phase = self.tracer.start_span(
             report.when,
             context=trace.set_span_in_context(attempt.span),
@@ -340,7 +340,7 @@ class Recorder:
         )
         if report.failed:
             phase.set_status(Status(StatusCode.ERROR, crash_message(report)))
-        phase.end(end_time=max(end, start))
+        phase.end(end_time=end)
 
     def _finish_attempt(self, item: pytest.Item, attempt: _Attempt) -> None:
         span, reports = attempt.span, attempt.reports
