@@ -28,6 +28,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from otel_sqlite import conventions as c
 from otel_sqlite import harness
+from otel_sqlite.command_span import artifact_attributes
 from otel_sqlite.paths import default_db_path, resolve_db_path
 from otel_sqlite.process import CapturedFile
 from otel_sqlite.tracing import DEFAULT_EXPORTER, exporter_names
@@ -369,9 +370,8 @@ class Recorder:
             data = text.encode("utf-8", "replace")
             path = folder / re.sub(r"[^\w.-]", "_", role)
             path.write_bytes(data)
-            harness.record_artifact(
-                span, CapturedFile(role, path, len(data), hashlib.sha256(data).hexdigest())
-            )
+            captured = CapturedFile(role, path, len(data), hashlib.sha256(data).hexdigest())
+            span.add_event(c.ARTIFACT_EVENT, artifact_attributes(captured))
 
     def _finish_run(self, exit_code: int) -> None:
         span = self.run_span
