@@ -68,6 +68,14 @@ ENV_RUN = "OTEL_SQLITE_RUN"
 # Standard OTel SDK variables that exec / run read without the SDK.
 ENV_SERVICE_NAME = "OTEL_SERVICE_NAME"
 ENV_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+# The standard OTLP exporter settings (OTel spec: OTLP exporter configuration), which push and
+# the tracing set-up read as the SDK's own OTLP exporter does.
+ENV_OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+ENV_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+ENV_OTLP_TRACES_HEADERS = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+ENV_OTLP_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
+ENV_OTLP_TRACES_PROTOCOL = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+ENV_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
 
 # Test runs (the pytest plugin). OTel's test.* and code.* conventions first; pytest's finer
 # vocabulary (outcome, phase, worker) has no convention and lives under harness.test.*.
