@@ -145,6 +145,9 @@ class Store:
         link_rows: list[tuple] = []
         artifact_events: list[tuple[int, Mapping]] = []
         written: list[int] = []
+        # An in-flight row gets no span-text line: its final row replaces it, and indexing the
+        # text only to delete it again doubled the cost of a span's in-flight write.
+        indexed: list[int] = []
         byte_attribute_rows: list[tuple] = []  # JSON cannot carry bytes; bound row by row
         for key, record in batch.items():
             row = self._span_row(db, record)
@@ -160,6 +163,8 @@ class Store:
                 for table in _CHILD_TABLES:
                     db.execute(f"DELETE FROM {table} WHERE span = ?", (span,))
             written.append(span)
+            if record.end_ns is not None:
+                indexed.append(span)
             for name, value in record.attributes.items():
                 row = (span, name, *values.encode(value))
                 if type(row[2]) is not bytes:
@@ -187,9 +192,8 @@ class Store:
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
         if self._fts and written:
-            spans = values.to_json(written)
-            db.execute(_INSERT_SPAN_TEXT, (spans,))
-            db.execute(_INDEX_TEXT, (spans,))
+            db.execute(_INSERT_SPAN_TEXT, (values.to_json(indexed),))
+            db.execute(_INDEX_TEXT, (values.to_json(written),))
         return len(written)
 
     @staticmethod
