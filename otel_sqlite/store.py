@@ -9,9 +9,12 @@ final export of a span replaces the row recorded while it was in flight.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -29,7 +32,12 @@ from otel_sqlite.conventions import (
 )
 from otel_sqlite.errors import DatabaseError
 from otel_sqlite.records import ResourceRecord, ScopeRecord, SpanRecord
-from otel_sqlite.schema import connect, describe_error, has_fts
+from otel_sqlite.schema import BUSY_TIMEOUT_MS, connect, describe_error, has_fts
+
+logger = logging.getLogger(__name__)
+
+# Polling interval while another writer holds the lock: doubling from the first to the last.
+_FIRST_POLL_S, _LAST_POLL_S = 0.0005, 0.008
 
 # The span's own searchable text is capped: it is for finding a span, not for storing values.
 MAX_SPAN_TEXT_CHARS = 8192
@@ -77,7 +85,7 @@ class Store:
         with self._lock:
             db = self._db
             try:
-                db.execute("BEGIN IMMEDIATE")
+                self._begin(db)
                 try:
                     count = self._write_all(db, records)
                     db.execute("COMMIT")
@@ -91,6 +99,31 @@ class Store:
             except sqlite3.Error as exc:
                 raise DatabaseError(describe_error(self.path, exc)) from exc
             return count
+
+    def _begin(self, db: sqlite3.Connection) -> None:
+        """Take the write lock, polling every few milliseconds while another writer holds it.
+
+        SQLite's own busy handler sleeps up to 100 ms between tries, so under steady contention
+        a writer can miss every free moment for seconds; short jittered polls keep the wait
+        close to the other writers' transaction time. The deadline is still BUSY_TIMEOUT_MS.
+        """
+        started = time.monotonic()
+        delay = _FIRST_POLL_S
+        db.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc) or time.monotonic() - started > BUSY_TIMEOUT_MS / 1000:
+                        raise
+                time.sleep(random.uniform(0.5, 1.5) * delay)
+                delay = min(delay * 2, _LAST_POLL_S)
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # For diagnosing contention: how long other writers' transactions held this one up.
+        logger.debug("lock wait %.6f s on %s", time.monotonic() - started, self.path)
 
     def _write_all(self, db: sqlite3.Connection, records: Iterable[SpanRecord]) -> int:
         attribute_rows: list[tuple] = []
@@ -226,6 +259,10 @@ class Store:
             "UPDATE artifacts SET indexed_lines = ?, index_truncated = ? WHERE id = ?",
             (lines.count, int(lines.truncated), artifact),
         )
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _span_text(record: SpanRecord) -> str:
