@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import integrity, query, read_json, start_worker
+from reliability_support import integrity, read_json, read_sql, start_worker
 
 WRITERS = 8
 SPANS_PER_WRITER = 2_000
@@ -42,7 +42,7 @@ def test_eight_writers_and_readers_share_one_file_without_loss_or_lock_errors(
         assert result["errors"] == [] and result["rounds"] > 0, result
 
     assert integrity(db) == "ok"
-    per_worker = query(
+    per_worker = read_sql(
         db,
         "SELECT w.value, count(*), count(DISTINCT q.value), min(q.value), max(q.value), "
         "count(s.end_ns) FROM attributes w "
@@ -50,5 +50,7 @@ def test_eight_writers_and_readers_share_one_file_without_loss_or_lock_errors(
         "JOIN spans s ON s.id = w.span WHERE w.key = 'test.worker' GROUP BY w.value",
     )
     expected = SPANS_PER_WRITER
-    assert per_worker == [(n, expected, expected, 0, expected - 1, expected) for n in range(WRITERS)]
-    assert query(db, "SELECT count(*) FROM spans") == [(WRITERS * SPANS_PER_WRITER,)]
+    assert per_worker == [
+        (n, expected, expected, 0, expected - 1, expected) for n in range(WRITERS)
+    ]
+    assert read_sql(db, "SELECT count(*) FROM spans") == [(WRITERS * SPANS_PER_WRITER,)]

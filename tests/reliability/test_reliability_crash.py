@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from conftest import integrity, query, run_worker, start_worker
+from reliability_support import integrity, read_sql, run_worker, start_worker
 
 ITERATIONS = 20
 
@@ -34,7 +34,7 @@ def _confirmed(log: Path) -> dict[str, str]:
 
 
 def _snapshot(db: Path) -> list[tuple]:
-    return query(
+    return read_sql(
         db,
         "SELECT trace_id, span_id, end_ns, status_code, "
         "(SELECT count(*) FROM attributes WHERE span = spans.id) FROM spans ORDER BY id",
@@ -57,11 +57,11 @@ def test_harness_killed_at_random_moments_leaves_a_valid_database_with_all_it_co
         assert harness.returncode == -signal.SIGKILL
 
         assert integrity(db) == "ok"
-        assert query(db, "PRAGMA foreign_key_check") == []
+        assert read_sql(db, "PRAGMA foreign_key_check") == []
         assert _snapshot(db)[: len(before)] == before, "a kill changed earlier runs"
         stored = {
             span_id: end_ns
-            for span_id, end_ns in query(
+            for span_id, end_ns in read_sql(
                 db, "SELECT span_id, end_ns FROM spans WHERE trace_id = ?", (trace_id,)
             )
         }
@@ -69,7 +69,7 @@ def test_harness_killed_at_random_moments_leaves_a_valid_database_with_all_it_co
             assert span_id in stored, f"iteration {iteration}: confirmed span {span_id} lost"
             if state == "final":
                 assert stored[span_id] is not None, f"iteration {iteration}: {span_id} unfinished"
-        open_spans = query(
+        open_spans = read_sql(
             db,
             "SELECT s.name, p.end_ns IS NULL OR s.parent_span_id IS NULL FROM spans s "
             "LEFT JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = s.parent_span_id "
@@ -85,7 +85,7 @@ def test_harness_killed_at_random_moments_leaves_a_valid_database_with_all_it_co
     )
     assert finished.returncode == 0, finished.stderr.decode()
     trace_id = (tmp_path / "ready-final").read_text()
-    assert query(
+    assert read_sql(
         db,
         "SELECT count(*), count(end_ns) FROM spans WHERE trace_id = ?",
         (trace_id,),

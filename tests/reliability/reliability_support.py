@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 WORKERS = Path(__file__).parent / "workers"
 
@@ -37,7 +34,7 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+def read_sql(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
     """Read-only SQL against ``db``: checking never changes what it checks."""
     connection = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
     try:
@@ -47,16 +44,8 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 def integrity(db: Path) -> str:
-    return query(db, "PRAGMA integrity_check")[0][0]
+    return read_sql(db, "PRAGMA integrity_check")[0][0]
 
 
 def cli_path() -> str:
     return str(Path(sys.executable).with_name("otel-sqlite"))
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """The environment for a child process: no inherited exporter or database settings."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACE"))}
-    clean["OTEL_SQLITE_DB"] = str(tmp_path / "default.db")
-    return clean
