@@ -47,6 +47,8 @@ ARTIFACT_ROLE = "harness.artifact.role"
 ARTIFACT_SHA256 = "harness.artifact.sha256"
 ARTIFACT_SIZE = "harness.artifact.size"
 ARTIFACT_MEDIA_TYPE = "harness.artifact.media_type"
+# Why a captured file holds less than the process wrote (read-only folder, full disk).
+ARTIFACT_ERROR = "harness.artifact.error"
 ROLE_STDOUT = "stdout"
 ROLE_STDERR = "stderr"
 

@@ -181,15 +181,15 @@ def record_process_result(span: Span, result: ProcessResult) -> None:
         span.set_attribute(c.PROCESS_PID, result.pid)
     span.set_attribute(c.PROCESS_EXIT_CODE, result.exit_code)
     for output in result.outputs:
-        span.add_event(
-            c.ARTIFACT_EVENT,
-            {
-                c.ARTIFACT_PATH: str(output.path),
-                c.ARTIFACT_ROLE: output.role,
-                c.ARTIFACT_SHA256: output.sha256,
-                c.ARTIFACT_SIZE: output.size,
-            },
-        )
+        attributes = {
+            c.ARTIFACT_PATH: str(output.path),
+            c.ARTIFACT_ROLE: output.role,
+            c.ARTIFACT_SHA256: output.sha256,
+            c.ARTIFACT_SIZE: output.size,
+        }
+        if output.error:
+            attributes[c.ARTIFACT_ERROR] = output.error
+        span.add_event(c.ARTIFACT_EVENT, attributes)
     if result.exit_code != 0:
         span.set_status(Status(StatusCode.ERROR, describe_exit(result)))
 

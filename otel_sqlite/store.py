@@ -83,7 +83,8 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._db = connect(self.path)
+        self._db: sqlite3.Connection | None = connect(self.path)
+        self._file = _identity(self.path)
         self._fts = has_fts(self._db)
         self._lock = threading.Lock()
         self._resource_ids: dict[str, int] = {}
@@ -94,7 +95,8 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
 
     def write(self, records: Iterable[SpanRecord]) -> int:
         """Store ``records`` in one transaction and return how many were written.
@@ -102,6 +104,8 @@ class Store:
         Raises DatabaseError with a sentence naming the cause; on error nothing is written.
         """
         with self._lock:
+            if self._db is None or _identity(self.path) != self._file:
+                self._reopen()
             db = self._db
             try:
                 self._begin(db)
@@ -112,13 +116,34 @@ class Store:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
                     # Ids cached during the failed transaction may name rows that never landed.
-                    self._resource_ids.clear()
-                    self._scope_ids.clear()
-                    self._known.clear()
+                    self._forget_ids()
                     raise
             except sqlite3.Error as exc:
                 raise DatabaseError(describe_error(self.path, exc)) from exc
             return count
+
+    def _reopen(self) -> None:
+        """Start a new file where ours was deleted or replaced while we held it open.
+
+        Writing on into the old, unlinked file would report success for spans nobody can
+        ever read; a long run whose database was removed keeps recording into a fresh one.
+        """
+        if self._db is not None:
+            logger.warning(
+                "otel-sqlite: %s was deleted or replaced while open; recording into a new file",
+                self.path,
+            )
+            self._db.close()
+            self._db = None
+        self._forget_ids()
+        self._db = connect(self.path)
+        self._file = _identity(self.path)
+        self._fts = has_fts(self._db)
+
+    def _forget_ids(self) -> None:
+        self._resource_ids.clear()
+        self._scope_ids.clear()
+        self._known.clear()
 
     def _begin(self, db: sqlite3.Connection) -> None:
         """Take the write lock, polling every few milliseconds while another writer holds it.
@@ -305,6 +330,15 @@ class Store:
             "UPDATE artifacts SET indexed_lines = ?, index_truncated = ? WHERE id = ?",
             (lines.count, int(lines.truncated), artifact),
         )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file ``path`` names now (device, inode), or None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
