@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 WORKERS = Path(__file__).parent / "workers"
 
@@ -49,3 +54,44 @@ def integrity(db: Path) -> str:
 
 def cli_path() -> str:
     return str(Path(sys.executable).with_name("otel-sqlite"))
+
+
+def host_app(db: Path, exit_code: int, *extra: object, **popen: Any):
+    """Start the harness host application (``workers/host_app.py``) on ``db``."""
+    return start_worker("host_app", db, exit_code, *extra, **popen)
+
+
+def log_lines(stderr: str) -> list[str]:
+    """The lines otel-sqlite logged to the host's stderr."""
+    return [line for line in stderr.splitlines() if line.startswith("otel-sqlite:")]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cli(*args: object, **run: Any) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``otel-sqlite`` command."""
+    return subprocess.run(
+        [cli_path(), *map(str, args)], capture_output=True, text=True, timeout=60, **run
+    )
+
+
+@contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A small filesystem of its own at ``folder`` (root only); skips the test elsewhere."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True, text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def remount_read_only(folder: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
