@@ -19,6 +19,8 @@ IN_FLIGHT_KINDS = frozenset({KIND_RUN, KIND_STEP, KIND_COMMAND})
 HARNESS_STEP_NUMBER = "harness.step.number"
 HARNESS_STEP_ATTEMPT = "harness.step.attempt"
 HARNESS_COST_USD = "harness.cost.usd"
+# What the store cut to keep a span within its limits (see otel_sqlite.limits), never silently.
+HARNESS_TRUNCATED = "harness.truncated"
 
 # process.* (semantic conventions: process)
 PROCESS_COMMAND_ARGS = "process.command_args"

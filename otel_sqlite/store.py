@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from otel_sqlite import artifacts, values
+from otel_sqlite import artifacts, limits, values
 from otel_sqlite.conventions import (
     ARTIFACT_EVENT,
     ARTIFACT_MEDIA_TYPE,
@@ -171,7 +171,7 @@ class Store:
         logger.debug("lock wait %.6f s on %s", time.monotonic() - started, self.path)
 
     def _write_all(self, db: sqlite3.Connection, records: Iterable[SpanRecord]) -> int:
-        batch = _one_per_span(records)
+        batch = _one_per_span(map(limits.bounded, records))
         existing = self._existing(db, list(batch))
         next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM spans").fetchone()[0]
         span_rows: list[tuple] = []
@@ -268,7 +268,7 @@ class Store:
         return known[1]
 
     def _resource_id(self, db: sqlite3.Connection, resource: ResourceRecord) -> int:
-        attributes = dict(resource.attributes)
+        attributes, _ = limits.bound_attributes(resource.attributes, "", [])
         key = _fingerprint(sorted(attributes.items()), resource.schema_url)
         if (cached := self._resource_ids.get(key)) is not None:
             return cached
@@ -284,7 +284,8 @@ class Store:
         return rid
 
     def _scope_id(self, db: sqlite3.Connection, scope: ScopeRecord) -> int:
-        key = (scope.name, scope.version, scope.schema_url, values.to_json(dict(scope.attributes)))
+        attributes, _ = limits.bound_attributes(scope.attributes, "", [])
+        key = (scope.name, scope.version, scope.schema_url, values.to_json(attributes))
         if (cached := self._scope_ids.get(key)) is not None:
             return cached
         db.execute(

@@ -28,7 +28,8 @@ def start_worker(script: str, *args: object, **popen: Any) -> subprocess.Popen:
 
 def run_worker(script: str, *args: object, timeout: float = 120, **run: Any):
     """Run ``workers/<script>.py`` to completion; returns the CompletedProcess."""
-    run.setdefault("capture_output", True)
+    if "stdout" not in run and "stderr" not in run:
+        run["capture_output"] = True
     return subprocess.run(
         [sys.executable, str(WORKERS / f"{script}.py"), *map(str, args)],
         timeout=timeout, **run,
