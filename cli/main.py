@@ -17,6 +17,7 @@ from otel_sqlite.errors import OtelSqliteError
 # name -> "module:attribute" under otel_sqlite.cli; one line per command or command group.
 COMMANDS: dict[str, str] = {
     "init": "admin:init",
+    "ui": "ui_cmd:ui",
 }
 
 

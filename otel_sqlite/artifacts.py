@@ -80,7 +80,7 @@ class LineIndex:
                     return
                 number += 1
                 if not raw.endswith(b"\n"):
-                    _skip_rest_of_line(f)
+                    skip_rest_of_line(f)
                 if number > MAX_LINES:
                     self.truncated = True
                     return
@@ -90,7 +90,8 @@ class LineIndex:
                     yield number, text
 
 
-def _skip_rest_of_line(f) -> None:  # noqa: ANN001 - a binary file object
+def skip_rest_of_line(f) -> None:  # noqa: ANN001 - a binary file object
+    """Read past the end of the current line (its start was already read)."""
     while True:
         chunk = f.readline(_CHUNK)
         if not chunk or chunk.endswith(b"\n"):

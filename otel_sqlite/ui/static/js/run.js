@@ -1,0 +1,74 @@
+// One run: its summary, the waterfall of its spans, and the selected span's details. While the
+// run is in flight the page polls, so new spans and the final status appear by themselves.
+import { h, clear } from "./dom.js";
+import { get, url } from "./api.js";
+import * as fmt from "./format.js";
+import { statusBadge } from "./runs.js";
+import { Waterfall } from "./waterfall.js";
+import { showDetails } from "./details.js";
+
+const POLL_MS = 2000;
+
+function summaryView(run) {
+  const failed = run.failed_steps || [];
+  return [
+    h("div", { class: "run-head" },
+      statusBadge(run.status),
+      h("h1", { class: "run-name" }, run.name),
+      h("span", { class: "mono muted" }, run.run_id)),
+    h("dl", { class: "facts" },
+      h("dt", null, "Started"), h("dd", null, fmt.time(run.start)),
+      h("dt", null, "Duration"), h("dd", null, run.status === "incomplete" ? "in flight" : fmt.duration(run.duration_ms)),
+      h("dt", null, "Steps"), h("dd", null, fmt.count(run.steps), failed.length ? h("span", { class: "failed-count" }, ` · ${failed.length} failed`) : null),
+      h("dt", null, "Cost"), h("dd", null, fmt.cost(run.cost_usd),
+        run.input_tokens || run.output_tokens ? h("span", { class: "muted" }, ` · ${fmt.count(run.input_tokens)} in / ${fmt.count(run.output_tokens)} out tokens`) : null)),
+  ];
+}
+
+export async function runPage(main, { run, params }) {
+  const [summary, tree] = await Promise.all([get(`runs/${encodeURIComponent(run)}`), get(`runs/${encodeURIComponent(run)}/spans`)]);
+  performance.mark("run-data-loaded");
+  const head = h("div", { class: "run-summary" }, summaryView(summary));
+  const panel = h("aside", { class: "details", id: "details" },
+    h("p", { class: "muted" }, "Click a span to see its attributes, events and output."));
+  const tools = h("div", { class: "wf-tools" },
+    h("button", { type: "button", onclick: () => waterfall.setAll(true) }, "Expand all"),
+    h("button", { type: "button", onclick: () => waterfall.setAll(false) }, "Collapse all"),
+    h("a", { href: url("/compare", { b: summary.run_id }), "data-nav": true, class: "button" }, "Compare with an earlier run"),
+    h("span", { class: "muted count" }, `${fmt.count(tree.spans.length)} spans`));
+  const left = h("div", { class: "wf-pane" }, tools);
+  main.append(head, h("div", { class: "run-body" }, left, panel));
+  const waterfall = new Waterfall(left, {
+    onSelect: (span) => {
+      history.replaceState(null, "", url(location.pathname, { span: span.span_id }));
+      showDetails(panel, summary.run_id, span.span_id).catch((e) => clear(panel).append(h("p", { class: "error" }, e.message)));
+    },
+  });
+  waterfall.setSpans(tree.spans, tree.extent_ms);
+  performance.mark("waterfall-rendered");
+  performance.measure("waterfall", "run-data-loaded", "waterfall-rendered");
+
+  const focus = params.get("span");
+  if (focus && waterfall.reveal(focus)) {
+    showDetails(panel, summary.run_id, focus, {
+      stream: params.get("stream"), artifact: params.get("artifact"), line: params.get("line"), query: params.get("q"),
+    }).catch((e) => clear(panel).append(h("p", { class: "error" }, e.message)));
+  } else {
+    const failed = tree.spans.find((s) => s.status === "error" && s.harness_kind === "step");
+    if (failed) waterfall.reveal(failed.span_id);
+  }
+
+  let status = summary.status;
+  let stopped = false;
+  const timer = setInterval(async () => {
+    if (stopped || document.hidden || status !== "incomplete") return;
+    try {
+      const [fresh, spans] = await Promise.all([get(`runs/${encodeURIComponent(run)}`), get(`runs/${encodeURIComponent(run)}/spans`)]);
+      if (stopped) return;
+      status = fresh.status;
+      clear(head).append(...summaryView(fresh));
+      waterfall.setSpans(spans.spans, spans.extent_ms);
+    } catch (e) { /* the next poll tries again */ }
+  }, POLL_MS);
+  return () => { stopped = true; clearInterval(timer); };
+}
