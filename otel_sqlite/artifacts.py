@@ -80,7 +80,7 @@ class LineIndex:
                     return
                 number += 1
                 if not raw.endswith(b"\n"):
-                    skip_rest_of_line(f)
+                    _skip_rest_of_line(f)
                 if number > MAX_LINES:
                     self.truncated = True
                     return
@@ -90,8 +90,7 @@ class LineIndex:
                     yield number, text
 
 
-def skip_rest_of_line(f) -> None:  # noqa: ANN001 - a binary file object
-    """Read past the end of the current line (its start was already read)."""
+def _skip_rest_of_line(f) -> None:  # noqa: ANN001 - a binary file object
     while True:
         chunk = f.readline(_CHUNK)
         if not chunk or chunk.endswith(b"\n"):

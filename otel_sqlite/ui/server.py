@@ -151,6 +151,8 @@ class UIRequestHandler(BaseHTTPRequestHandler):
                 result = api.handle(db, self.server.db_path, path, query)
         except NotFoundError as exc:
             self._send_json({"error": str(exc)}, HTTPStatus.NOT_FOUND)
+        except api.OutsideFolderError as exc:
+            self._send_json({"error": str(exc)}, HTTPStatus.FORBIDDEN)
         except DatabaseError as exc:
             self._send_json({"error": str(exc)}, HTTPStatus.SERVICE_UNAVAILABLE)
         except OtelSqliteError as exc:

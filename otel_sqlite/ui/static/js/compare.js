@@ -6,34 +6,34 @@ import { navigate } from "./app.js";
 import * as fmt from "./format.js";
 import { statusBadge } from "./runs.js";
 
-const SECTIONS = [
-  ["newly_failing", "Newly failing"],
-  ["fixed", "Fixed"],
-  ["slower", "Slower"],
-  ["faster", "Faster"],
-  ["added", "Added"],
-  ["removed", "Removed"],
-];
-
 function runOption(run, selected) {
   return h("option", { value: run.run_id, selected: run.run_id === selected },
     `${run.name} · ${fmt.time(run.start)} · ${fmt.STATUS_LABEL[run.status] || run.status} · ${run.run_id.slice(0, 8)}`);
 }
 
-function side(step, which) {
-  const s = step[which];
-  if (!s) return [h("td", null, "—"), h("td", null, "")];
-  return [h("td", null, statusBadge(s.status)), h("td", { class: "num" }, fmt.duration(s.duration_ms))];
-}
-
 function stepTable(steps) {
   return h("table", { class: "diff" },
-    h("thead", null, h("tr", null, ["Step", "A", "", "B", "", "Change"].map((c) => h("th", null, c)))),
-    h("tbody", null, steps.map((step) => h("tr", { dataset: { step: step.path || step.name } },
-      h("td", null, step.path || step.name),
-      side(step, "a"), side(step, "b"),
-      h("td", { class: "num" }, step.change_ms === undefined || step.change_ms === null ? ""
-        : `${step.change_ms > 0 ? "+" : ""}${fmt.duration(Math.abs(step.change_ms)).replace(/^/, step.change_ms < 0 ? "−" : "")}`)))));
+    h("thead", null, h("tr", null, ["Step", "Status", "Duration", "Message"].map((c) => h("th", null, c)))),
+    h("tbody", null, steps.map((step) => h("tr", { dataset: { step: step.path } },
+      h("td", null, step.path), h("td", null, statusBadge(step.status)),
+      h("td", { class: "num" }, fmt.duration(step.duration_ms)), h("td", { class: "muted" }, step.message || "")))));
+}
+
+function changeTable(changes) {
+  const signed = (ms) => `${ms > 0 ? "+" : "−"}${fmt.duration(Math.abs(ms))}`;
+  return h("table", { class: "diff" },
+    h("thead", null, h("tr", null, ["Step", "A", "B", "Change"].map((c) => h("th", null, c)))),
+    h("tbody", null, changes.map((c) => h("tr", { dataset: { step: c.path } },
+      h("td", null, c.path), h("td", { class: "num" }, fmt.duration(c.a_ms)), h("td", { class: "num" }, fmt.duration(c.b_ms)),
+      h("td", { class: `num ${c.delta_ms > 0 ? "error" : ""}` },
+        signed(c.delta_ms), c.delta_pct === null ? "" : ` (${c.delta_pct > 0 ? "+" : ""}${c.delta_pct}%)`)))));
+}
+
+function flakyTable(rows) {
+  return h("table", { class: "flaky" },
+    h("thead", null, h("tr", null, ["Step", "Runs", "Passed", "Failed", "Retried"].map((c) => h("th", null, c)))),
+    h("tbody", null, rows.map((r) => h("tr", null, h("td", null, r.step),
+      [r.runs, r.passed, r.failed, r.retried].map((n) => h("td", { class: "num" }, fmt.count(n)))))));
 }
 
 export async function comparePage(main, { params }) {
@@ -65,14 +65,25 @@ export async function comparePage(main, { params }) {
     main.append(h("p", { class: "muted" }, `There is no earlier run named “${anchorRun.name}” to compare with.`));
     return null;
   }
-  const diff = await get("diff", { a, b });
+  const [diff, flaky] = await Promise.all([get("diff", { a, b }), get("flaky", { name: anchorRun.name })]);
+  const changed = diff.changed || [];
+  const sections = [
+    ["newly_failing", "Newly failing", stepTable, diff.newly_failing],
+    ["fixed", "Fixed", stepTable, diff.fixed],
+    ["slower", "Slower", changeTable, changed.filter((c) => c.delta_ms > 0)],
+    ["faster", "Faster", changeTable, changed.filter((c) => c.delta_ms < 0)],
+    ["added", "Added in B", stepTable, diff.added],
+    ["removed", "Removed in B", stepTable, diff.removed],
+  ];
   const body = h("div", { class: "diff-sections", id: "diff" });
-  for (const [key, title] of SECTIONS) {
-    const steps = diff[key] || [];
+  for (const [key, title, table, steps] of sections) {
     body.append(h("section", { class: `diff-section ${key}`, dataset: { section: key } },
       h("h2", null, `${title} (${steps.length})`),
-      steps.length ? stepTable(steps) : h("p", { class: "muted" }, "none")));
+      steps.length ? table(steps) : h("p", { class: "muted" }, "none")));
   }
+  body.append(h("section", { class: "diff-section flaky", dataset: { section: "flaky" } },
+    h("h2", null, `Flaky steps of “${anchorRun.name}” over its last runs (${flaky.steps.length})`),
+    flaky.steps.length ? flakyTable(flaky.steps) : h("p", { class: "muted" }, "none")));
   main.append(
     h("p", null, h("a", { href: `/run/${a}`, "data-nav": true }, "Open A"), " · ", h("a", { href: `/run/${b}`, "data-nav": true }, "Open B")),
     body);

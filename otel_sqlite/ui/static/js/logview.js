@@ -6,6 +6,8 @@ import * as fmt from "./format.js";
 
 const PAGE_LINES = 500;
 const CONTEXT_LINES = 100;
+// Lines longer than this are cut on screen (the raw download has them whole).
+const MAX_LINE_CHARS = 5000;
 
 export class LogViewer {
   constructor(container, artifact, { line, query } = {}) {
@@ -19,7 +21,7 @@ export class LogViewer {
       type: "search", class: "log-find", placeholder: "Highlight…", value: query || "",
       oninput: () => { this.terms = searchTerms(find.value); this.rehighlight(); },
     });
-    this.element = h("div", { class: `log role-${artifact.role}`, dataset: { artifactId: artifact.artifact_id } },
+    this.element = h("div", { class: `log role-${artifact.role}`, dataset: { artifactId: artifact.artifact_id, role: artifact.role } },
       h("div", { class: "log-bar" },
         h("span", { class: `badge role role-${artifact.role}` }, artifact.role),
         h("span", { class: "mono log-path", title: artifact.path }, artifact.path),
@@ -30,23 +32,21 @@ export class LogViewer {
       h("div", { class: "log-body" }, this.lines),
       this.after);
     container.appendChild(this.element);
-    this.first = null;
+    this.first = 1;
     this.next = null;
+  }
+
+  page(start, count) {
+    return get(`artifacts/${this.artifact.artifact_id}`, { start, count });
   }
 
   async open() {
     const start = this.target ? Math.max(1, this.target - CONTEXT_LINES) : 1;
-    const page = await get(`artifacts/${this.artifact.artifact_id}`, { start, count: PAGE_LINES });
-    if (page.missing) {
-      this.lines.appendChild(h("li", { class: "log-note" }, "The file is no longer on disk."));
-      return;
-    }
-    if (page.binary) {
-      this.lines.appendChild(h("li", { class: "log-note" }, "Binary file: download it to look inside."));
-      return;
-    }
-    this.first = page.start;
-    this.append(page);
+    const page = await this.page(start, PAGE_LINES);
+    this.first = page.first_line;
+    this.lines.appendChild(this.items(page.lines));
+    if (!page.lines.length) this.lines.appendChild(h("li", { class: "log-note" }, "(empty)"));
+    this.setNext(page);
     this.before.hidden = this.first <= 1;
     if (this.target) {
       const row = this.lines.querySelector(`li[data-line="${this.target}"]`);
@@ -57,37 +57,33 @@ export class LogViewer {
     }
   }
 
-  lineItem(number, text, cut) {
-    return h("li", { dataset: { line: number }, class: cut ? "cut" : null },
-      h("span", { class: "ln" }, number),
-      h("span", { class: "tx" }, highlighted(text, this.terms)));
+  items(lines) {
+    const fragment = document.createDocumentFragment();
+    for (const { line, text } of lines) {
+      const cut = text.length > MAX_LINE_CHARS;
+      fragment.appendChild(h("li", { dataset: { line }, class: cut ? "cut" : null },
+        h("span", { class: "ln" }, line),
+        h("span", { class: "tx" }, highlighted(cut ? text.slice(0, MAX_LINE_CHARS) : text, this.terms))));
+    }
+    return fragment;
   }
 
-  append(page) {
-    const cut = new Set(page.cut_lines || []);
-    const fragment = document.createDocumentFragment();
-    page.lines.forEach((text, i) => fragment.appendChild(this.lineItem(page.start + i, text, cut.has(page.start + i))));
-    this.lines.appendChild(fragment);
-    if (!page.lines.length && !this.lines.children.length) {
-      this.lines.appendChild(h("li", { class: "log-note" }, "(empty)"));
-    }
-    this.next = page.next_offset === null ? null : { start: page.next_line, offset: page.next_offset };
-    this.after.hidden = this.next === null;
+  setNext(page) {
+    this.next = page.next_line;
+    this.after.hidden = !this.next;
   }
 
   async loadAfter() {
     if (!this.next) return;
-    const page = await get(`artifacts/${this.artifact.artifact_id}`, { start: this.next.start, offset: this.next.offset, count: PAGE_LINES });
-    this.append(page);
+    const page = await this.page(this.next, PAGE_LINES);
+    this.lines.appendChild(this.items(page.lines));
+    this.setNext(page);
   }
 
   async loadBefore() {
     const start = Math.max(1, this.first - PAGE_LINES);
-    const page = await get(`artifacts/${this.artifact.artifact_id}`, { start, count: this.first - start });
-    const cut = new Set(page.cut_lines || []);
-    const fragment = document.createDocumentFragment();
-    page.lines.forEach((text, i) => fragment.appendChild(this.lineItem(start + i, text, cut.has(start + i))));
-    this.lines.insertBefore(fragment, this.lines.firstChild);
+    const page = await this.page(start, this.first - start);
+    this.lines.insertBefore(this.items(page.lines), this.lines.firstChild);
     this.first = start;
     this.before.hidden = this.first <= 1;
   }
@@ -96,8 +92,7 @@ export class LogViewer {
     for (const item of this.lines.querySelectorAll("li[data-line]")) {
       const text = item.querySelector(".tx");
       const plain = text.textContent;
-      clear(text);
-      for (const part of highlighted(plain, this.terms)) text.append(part);
+      clear(text).append(...highlighted(plain, this.terms));
     }
   }
 }
