@@ -40,7 +40,10 @@ def render(rows: Sequence[Mapping[str, Any]] | Mapping[str, Any], output_format:
         return "\n".join(f"{key.ljust(width)}  {_cell(value)}" for key, value in rows.items())
     table = [columns, *[[_cell(r.get(col)) for col in columns] for r in records]]
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in table]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in table
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
