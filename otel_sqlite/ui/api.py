@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from otel_sqlite import artifacts
 from otel_sqlite.errors import NotFoundError, OtelSqliteError
+from otel_sqlite.queries.common import iso
 from otel_sqlite.queries.costs import costs as cost_rows
 from otel_sqlite.queries.diff import diff_runs
 from otel_sqlite.queries.flaky import LAST_RUNS, flaky_steps
@@ -158,7 +159,8 @@ def artifact_raw(request: Request) -> FileResponse:
 
 
 def search(request: Request) -> dict[str, Any]:
-    """``/api/search?q=&run=&limit=&offset=``: hits newest first, with their run's name."""
+    """``/api/search?q=&run=&limit=&offset=``: hits newest first, with their run's name and
+    start."""
     query = request.text("q")
     if query is None:
         raise BadRequestError("search needs q, the words to look for")
@@ -174,6 +176,7 @@ def search(request: Request) -> dict[str, Any]:
                 runs_seen[hit["run_id"]] = {}
         root = runs_seen[hit["run_id"]]
         hit["run_name"] = root.get("name")
+        hit["run_start"] = iso(root.get("start_ns"))
     return {"hits": hits[:limit], "more": len(hits) > limit}
 
 

@@ -110,6 +110,7 @@ class UIRequestHandler(BaseHTTPRequestHandler):
     server: UIServer
     protocol_version = "HTTP/1.1"
     server_version = "otel-sqlite-ui"
+    _head = False
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         pass  # a quiet terminal: the URL line is what the user reads

@@ -29,6 +29,9 @@ export function attributeTable(attributes, { typed = true } = {}) {
       typed ? h("td", { class: "type muted" }, typeOf(value)) : null))));
 }
 
+// Artifact events are shown as Output, not repeated in the event list.
+const SHOWN_AS_OUTPUT = "artifact";
+
 function eventView(event) {
   const attrs = { ...(event.attributes || {}) };
   const stack = attrs["exception.stacktrace"];
@@ -49,16 +52,30 @@ function section(title, ...content) {
   return h("section", { class: "detail-section" }, h("h3", null, title), ...content);
 }
 
-// Draw the span's details; `focus` may name an artifact role and line to open the log at.
-export async function showDetails(panel, runId, spanId, focus = {}) {
+// Most commands whose output a step without output of its own borrows (failing ones first).
+const BORROWED_COMMANDS = 8;
+
+// A step rarely has output itself; its commands do. Their artifacts, labelled by command.
+async function borrowedArtifacts(runId, commands) {
+  const chosen = [...commands].sort((a, b) => (b.status === "error") - (a.status === "error")).slice(0, BORROWED_COMMANDS);
+  const details = await Promise.all(chosen.map((c) => get(`spans/${runId}/${c.span_id}`)));
+  return details.flatMap((d) => (d.artifacts || []).map((a) => ({ ...a, from: d.name, fromStatus: d.status })));
+}
+
+// Draw the span's details; `focus` may name an artifact role and line to open the log at;
+// `commands` are the span's descendant commands (their output shows when it has none).
+export async function showDetails(panel, runId, spanId, focus = {}, commands = []) {
   clear(panel).appendChild(h("p", { class: "muted" }, "Loading…"));
   const span = await get(`spans/${runId}/${spanId}`);
+  const events = (span.events || []).filter((e) => e.name !== SHOWN_AS_OUTPUT);
+  let artifacts = span.artifacts || [];
+  const borrowed = !artifacts.length && commands.length > 0;
+  if (borrowed) artifacts = await borrowedArtifacts(runId, commands);
   clear(panel);
-  const artifacts = span.artifacts || [];
   const logHolder = h("div", { class: "log-holder" });
   let chosen = artifacts.find((a) => focus.artifact && String(a.artifact_id) === String(focus.artifact)) ||
     artifacts.find((a) => focus.stream && a.role === focus.stream) ||
-    artifacts.find((a) => a.role === "stderr" && a.size > 0 && span.status === "error") ||
+    artifacts.find((a) => a.role === "stderr" && a.size > 0 && (a.fromStatus || span.status) === "error") ||
     artifacts.find((a) => a.size > 0) || artifacts[0];
   const tabs = h("div", { class: "tabs" });
   function open(artifact, options) {
@@ -72,7 +89,7 @@ export async function showDetails(panel, runId, spanId, focus = {}) {
     tabs.appendChild(h("button", {
       type: "button", class: `tab role-${artifact.role}`, dataset: { artifactId: artifact.artifact_id },
       onclick: () => open(artifact, { query: focus.query }),
-    }, `${artifact.role} (${fmt.bytes(artifact.size)})`));
+    }, artifact.from ? `${artifact.role} · ${artifact.from}` : artifact.role, h("span", { class: "muted" }, ` ${fmt.bytes(artifact.size)}`)));
   }
   panel.append(
     h("div", { class: "detail-head" },
@@ -80,12 +97,12 @@ export async function showDetails(panel, runId, spanId, focus = {}) {
       h("h2", { class: "span-name" }, span.name),
       h("div", { class: "muted" },
         `${span.harness_kind || span.kind} · ${span.duration_ms === null ? "in flight" : fmt.duration(span.duration_ms)} · started ${fmt.time(span.start)}`),
-      span.status_message ? h("div", { class: "status-message" }, span.status_message) : null,
+      span.message ? h("div", { class: "status-message" }, span.message) : null,
       h("div", { class: "mono muted ids" }, `trace ${span.trace_id} · span ${span.span_id}`)),
-    artifacts.length ? section("Output", tabs, logHolder) : null,
+    artifacts.length ? section(borrowed ? "Output of its commands" : "Output", tabs, logHolder) : null,
     section("Attributes", attributeTable(span.attributes)),
-    section(`Events (${(span.events || []).length})`,
-      (span.events || []).length ? h("ul", { class: "events" }, span.events.map(eventView)) : h("p", { class: "muted" }, "none")),
+    section(`Events (${events.length})`,
+      events.length ? h("ul", { class: "events" }, events.map(eventView)) : h("p", { class: "muted" }, "none")),
     (span.links || []).length ? section("Links", h("ul", { class: "links" }, span.links.map((link) =>
       h("li", { class: "mono" }, `${link.trace_id} / ${link.span_id}`, attributeTable(link.attributes, { typed: false }))))) : null,
     section("Resource", attributeTable((span.resource || {}).attributes)),

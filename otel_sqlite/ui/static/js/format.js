@@ -2,6 +2,7 @@
 
 export function duration(ms) {
   if (ms === null || ms === undefined) return "—";
+  if (ms === 0) return "0";
   if (ms < 1) return `${ms.toFixed(2)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
@@ -23,7 +24,7 @@ export function time(iso) {
 export function cost(usd) {
   if (usd === null || usd === undefined) return "—";
   if (usd === 0) return "$0";
-  return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+  return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }
 
 export function count(n) {

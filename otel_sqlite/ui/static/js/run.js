@@ -9,6 +9,17 @@ import { showDetails } from "./details.js";
 
 const POLL_MS = 2000;
 
+// The command spans below `spanId` (spans come in tree order: a subtree is contiguous).
+function commandsUnder(spans, spanId) {
+  const index = spans.findIndex((s) => s.span_id === spanId);
+  if (index < 0) return [];
+  const found = [];
+  for (let i = index + 1; i < spans.length && spans[i].depth > spans[index].depth; i++) {
+    if (spans[i].harness_kind === "command") found.push(spans[i]);
+  }
+  return found;
+}
+
 function summaryView(run) {
   const failed = run.failed_steps || [];
   return [
@@ -38,10 +49,14 @@ export async function runPage(main, { run, params }) {
     h("span", { class: "muted count" }, `${fmt.count(tree.spans.length)} spans`));
   const left = h("div", { class: "wf-pane" }, tools);
   main.append(head, h("div", { class: "run-body" }, left, panel));
+  let spans = tree.spans;
+  const details = (spanId, focus = {}) =>
+    showDetails(panel, summary.run_id, spanId, focus, commandsUnder(spans, spanId))
+      .catch((e) => clear(panel).append(h("p", { class: "error" }, e.message)));
   const waterfall = new Waterfall(left, {
     onSelect: (span) => {
       history.replaceState(null, "", url(location.pathname, { span: span.span_id }));
-      showDetails(panel, summary.run_id, span.span_id).catch((e) => clear(panel).append(h("p", { class: "error" }, e.message)));
+      details(span.span_id);
     },
   });
   waterfall.setSpans(tree.spans, tree.extent_ms);
@@ -50,9 +65,7 @@ export async function runPage(main, { run, params }) {
 
   const focus = params.get("span");
   if (focus && waterfall.reveal(focus)) {
-    showDetails(panel, summary.run_id, focus, {
-      stream: params.get("stream"), artifact: params.get("artifact"), line: params.get("line"), query: params.get("q"),
-    }).catch((e) => clear(panel).append(h("p", { class: "error" }, e.message)));
+    details(focus, { stream: params.get("stream"), artifact: params.get("artifact"), line: params.get("line"), query: params.get("q") });
   } else {
     const failed = tree.spans.find((s) => s.status === "error" && s.harness_kind === "step");
     if (failed) waterfall.reveal(failed.span_id);
@@ -63,11 +76,12 @@ export async function runPage(main, { run, params }) {
   const timer = setInterval(async () => {
     if (stopped || document.hidden || status !== "incomplete") return;
     try {
-      const [fresh, spans] = await Promise.all([get(`runs/${encodeURIComponent(run)}`), get(`runs/${encodeURIComponent(run)}/spans`)]);
+      const [fresh, next] = await Promise.all([get(`runs/${encodeURIComponent(run)}`), get(`runs/${encodeURIComponent(run)}/spans`)]);
       if (stopped) return;
       status = fresh.status;
+      spans = next.spans;
       clear(head).append(...summaryView(fresh));
-      waterfall.setSpans(spans.spans, spans.extent_ms);
+      waterfall.setSpans(spans, next.extent_ms);
     } catch (e) { /* the next poll tries again */ }
   }, POLL_MS);
   return () => { stopped = true; clearInterval(timer); };

@@ -57,7 +57,7 @@ export async function searchPage(main, { params }) {
     }
     results.append(h("section", { class: "hit-run", dataset: { runId } },
       h("h2", null, h("a", { href: `/run/${runId}`, "data-nav": true }, run.hit.run_name || runId.slice(0, 12)),
-        h("span", { class: "muted" }, ` ${fmt.time(run.hit.start || run.hit.time)}`)),
+        h("span", { class: "muted" }, ` ${fmt.time(run.hit.run_start)}`)),
       h("ul", null, spans)));
   }
   return null;
