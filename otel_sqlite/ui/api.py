@@ -92,6 +92,11 @@ def runs(request: Request) -> dict[str, Any]:
     return {"runs": found[:limit], "offset": offset, "limit": limit, "more": len(found) > limit}
 
 
+def check_run(db: sqlite3.Connection, ref: str) -> None:
+    """Raise NotFoundError (or AmbiguousError) unless ``ref`` names one run."""
+    resolve_run(db, ref)
+
+
 def run(request: Request) -> dict[str, Any]:
     """``/api/runs/RUN``: the run's summary (RUN: a trace id, a prefix, ``latest``)."""
     return run_summary(request.db, request.arg("run"))

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from otel_sqlite.errors import DatabaseError, NotFoundError, OtelSqliteError
 from otel_sqlite.ui import api
@@ -140,11 +140,28 @@ class UIRequestHandler(BaseHTTPRequestHandler):
         elif path in self.server.static:
             content, kind = self.server.static[path]
             self._send(content, kind, cache="no-cache")
-        elif path in PAGES or path.startswith(RUN_PAGE_PREFIX):
-            self._send(self.server.static["/static/index.html"][0], _CONTENT_TYPES[".html"])
+        elif path in PAGES:
+            self._send_page(HTTPStatus.OK)
+        elif path.startswith(RUN_PAGE_PREFIX):
+            self._send_page(self._run_page_status(unquote(path[len(RUN_PAGE_PREFIX):])))
         else:
-            self._send(self.server.static["/static/index.html"][0], _CONTENT_TYPES[".html"],
-                       status=HTTPStatus.NOT_FOUND)
+            self._send_page(HTTPStatus.NOT_FOUND)
+
+    def _send_page(self, status: HTTPStatus) -> None:
+        """The app's one page; its script draws what the path names (or "not found")."""
+        self._send(self.server.static["/static/index.html"][0], _CONTENT_TYPES[".html"],
+                   status=status)
+
+    def _run_page_status(self, run: str) -> HTTPStatus:
+        """404 for a run page of an unknown run, so a bad link is a real 404."""
+        try:
+            with self.server.pool.connection() as db:
+                api.check_run(db, run)
+        except DatabaseError:
+            return HTTPStatus.SERVICE_UNAVAILABLE
+        except OtelSqliteError:
+            return HTTPStatus.NOT_FOUND
+        return HTTPStatus.OK
 
     def _api(self, path: str, query: dict[str, list[str]]) -> None:
         try:
