@@ -16,6 +16,7 @@ from otel_sqlite.errors import OtelSqliteError
 
 # name -> "module:attribute" under otel_sqlite.cli; one line per command or command group.
 COMMANDS: dict[str, str] = {
+    "demo": "demo_cmd:demo",
     "init": "admin:init",
     "runs": "runs_cmd:runs_cmd",
     "summary": "runs_cmd:summary_cmd",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -131,7 +132,8 @@ def logs_cmd(ref: str, stream: str | None, db: str | None, output_format: str) -
         echo(rows, output_format)
         return
     many = len(found) > 1
-    out = click.get_binary_stream("stdout")
+    sys.stdout.flush()
+    out = sys.stdout.buffer
     for artifact in found:
         if many:
             out.write(f"==> {artifact['span_name']} [{artifact['role']}] <==\n".encode())

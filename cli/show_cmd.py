@@ -15,7 +15,7 @@ from otel_sqlite.queries import spans as span_queries
 BAR_WIDTH = 30
 # Past this depth the indentation stops growing and the depth is written instead, so a
 # 1000-deep trace stays readable.
-MAX_INDENT = 24
+MAX_INDENT = 12
 MARKS = {"ok": ("✓", "green"), "error": ("✗", "red"), "incomplete": ("…", "yellow")}
 
 

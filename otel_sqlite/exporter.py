@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
@@ -28,6 +29,18 @@ from otel_sqlite.store import Store
 logger = logging.getLogger(__name__)
 
 
+def _plain(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A dict copy of SDK attributes.
+
+    ``BoundedAttributes`` is a ``MutableMapping`` whose generic ``dict()`` conversion costs more
+    than the rest of the translation; its backing dict, when present, copies at C speed.
+    """
+    if not attributes:
+        return {}
+    inner = getattr(attributes, "_dict", None)
+    return dict(inner) if isinstance(inner, dict) else dict(attributes)
+
+
 class _Translator:
     """SDK spans -> records. Resources and scopes are shared objects, so translate each once."""
 
@@ -38,7 +51,7 @@ class _Translator:
     def resource(self, resource: Resource) -> ResourceRecord:
         cached = self._resources.get(id(resource))
         if cached is None or cached[0] is not resource:
-            record = ResourceRecord(dict(resource.attributes), resource.schema_url or "")
+            record = ResourceRecord(_plain(resource.attributes), resource.schema_url or "")
             cached = self._resources[id(resource)] = (resource, record)
         return cached[1]
 
@@ -48,7 +61,7 @@ class _Translator:
             record = (
                 ScopeRecord(
                     scope.name, scope.version or "", scope.schema_url or "",
-                    dict(scope.attributes or {}),
+                    _plain(scope.attributes),
                 )
                 if scope is not None
                 else ScopeRecord()
@@ -70,9 +83,9 @@ class _Translator:
             end_ns=span.end_time,
             status_code=status.status_code.name,
             status_message=status.description or "",
-            attributes=dict(span.attributes or {}),
+            attributes=_plain(span.attributes),
             events=[
-                EventRecord(e.name, e.timestamp, dict(e.attributes or {}), e.dropped_attributes)
+                EventRecord(e.name, e.timestamp, _plain(e.attributes), e.dropped_attributes)
                 for e in span.events
             ],
             links=[
@@ -80,7 +93,7 @@ class _Translator:
                     format_trace_id(link.context.trace_id),
                     format_span_id(link.context.span_id),
                     link.context.trace_state.to_header() if link.context.trace_state else "",
-                    dict(link.attributes or {}),
+                    _plain(link.attributes),
                     int(link.context.trace_flags),
                     link.dropped_attributes,
                 )

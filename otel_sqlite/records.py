@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
-Scalar = Union[str, bool, int, float, bytes]
-AttributeValue = Union[Scalar, Sequence[Scalar], Mapping[str, object], None]
+Scalar = str | bool | int | float | bytes
+AttributeValue = Scalar | Sequence[Scalar] | Mapping[str, object] | None
 Attributes = Mapping[str, AttributeValue]
 
 SPAN_KINDS = ("internal", "server", "client", "producer", "consumer")

@@ -12,7 +12,7 @@ import hashlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from otel_sqlite import artifacts, values
@@ -23,6 +23,7 @@ from otel_sqlite.conventions import (
     ARTIFACT_ROLE,
     ARTIFACT_SHA256,
     ARTIFACT_SIZE,
+    EXCEPTION_EVENT,
     EXCEPTION_MESSAGE,
     HARNESS_KIND,
     SERVICE_NAME,
@@ -40,12 +41,27 @@ _SPAN_COLUMNS = (
     "dropped_attributes_count, dropped_events_count, dropped_links_count"
 )
 _INSERT_SPAN = (
-    f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}) "
-    f"VALUES ({', '.join('?' * len(_SPAN_COLUMNS.split(',')))})"
+    f"INSERT INTO spans (id, {_SPAN_COLUMNS}) "
+    f"VALUES (?, {', '.join('?' * len(_SPAN_COLUMNS.split(',')))})"
 )
 _UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
     _SPAN_COLUMNS, ", ".join("?" * len(_SPAN_COLUMNS.split(",")))
 )
+# What finds a span in search: its name, its string attributes, its events' names and
+# exception messages. Built in SQL from the rows just written, so the hot path stays in C.
+_INSERT_SPAN_TEXT = f"""
+INSERT INTO text_lines (span, artifact, line, text)
+SELECT s.id, NULL, 0, substr(s.name
+    || coalesce(' ' || (SELECT group_concat(a.value, ' ') FROM attributes AS a
+                        WHERE a.span = s.id AND a.type = 'string'), '')
+    || coalesce(' ' || (SELECT group_concat(e.name, ' ') FROM events AS e
+                        WHERE e.span = s.id AND e.name != '{ARTIFACT_EVENT}'), '')
+    || coalesce(' ' || (SELECT group_concat(json_extract(e.attributes, '$."{EXCEPTION_MESSAGE}"'),
+                                            ' ')
+                        FROM events AS e WHERE e.span = s.id AND e.name = '{EXCEPTION_EVENT}'), ''),
+    1, {MAX_SPAN_TEXT_CHARS})
+FROM spans AS s WHERE s.id IN (SELECT value FROM json_each(?))
+"""
 _INSERT_TEXT = "INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)"
 _CHILD_TABLES = ("text_lines", "artifacts", "attributes", "events", "links")
 
@@ -64,6 +80,9 @@ class Store:
         self._lock = threading.Lock()
         self._resource_ids: dict[str, int] = {}
         self._scope_ids: dict[tuple[str, str, str, str], int] = {}
+        # Writers share one record object for every span of a resource / scope: remember the
+        # row id per object (holding the object, so its id cannot be reused).
+        self._known: dict[int, tuple[object, int]] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -87,38 +106,57 @@ class Store:
                     # Ids cached during the failed transaction may name rows that never landed.
                     self._resource_ids.clear()
                     self._scope_ids.clear()
+                    self._known.clear()
                     raise
             except sqlite3.Error as exc:
                 raise DatabaseError(describe_error(self.path, exc)) from exc
             return count
 
     def _write_all(self, db: sqlite3.Connection, records: Iterable[SpanRecord]) -> int:
+        batch = _one_per_span(records)
+        existing = self._existing(db, list(batch))
+        next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM spans").fetchone()[0]
+        span_rows: list[tuple] = []
         attribute_rows: list[tuple] = []
         event_rows: list[tuple] = []
         link_rows: list[tuple] = []
-        text_rows: list[tuple] = []
-        count = 0
-        for record in records:
-            span = self._upsert_span(db, record)
-            if span is None:
-                continue
-            count += 1
-            for key, value in record.attributes.items():
-                attribute_rows.append((span, key, *values.encode(value)))
+        artifact_events: list[tuple[int, Mapping]] = []
+        written: list[int] = []
+        scalar_names = values.SCALAR_TYPE_NAMES
+        for key, record in batch.items():
+            row = self._span_row(db, record)
+            found = existing.get(key)
+            if found is None:
+                span, next_id = next_id, next_id + 1
+                span_rows.append((span, *row))
+            elif record.end_ns is None and found[1] is not None:
+                continue  # an in-flight copy never overwrites the finished span
+            else:
+                span = found[0]
+                db.execute(_UPDATE_SPAN, (*row, span))
+                for table in _CHILD_TABLES:
+                    db.execute(f"DELETE FROM {table} WHERE span = ?", (span,))
+            written.append(span)
+            for name, value in record.attributes.items():
+                type_name = scalar_names.get(type(value))
+                attribute_rows.append(
+                    (span, name, value, type_name)
+                    if type_name
+                    else (span, name, *values.encode(value))
+                )
             for event in record.events:
                 event_rows.append(
                     (span, event.name, event.time_ns, values.to_json(dict(event.attributes)),
                      event.dropped_attributes_count)
                 )
                 if event.name == ARTIFACT_EVENT:
-                    self._add_artifact(db, span, event.attributes)
+                    artifact_events.append((span, event.attributes))
             for link in record.links:
                 link_rows.append(
                     (span, link.trace_id, link.span_id, link.trace_state, link.flags,
                      values.to_json(dict(link.attributes)), link.dropped_attributes_count)
                 )
-            if self._fts:
-                text_rows.append((span, None, 0, _span_text(record)))
+        db.executemany(_INSERT_SPAN, span_rows)
         db.executemany(
             "INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)", attribute_rows
         )
@@ -132,36 +170,44 @@ class Store:
             "dropped_attributes_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
             link_rows,
         )
-        db.executemany(_INSERT_TEXT, text_rows)
-        return count
+        for span, attributes in artifact_events:
+            self._add_artifact(db, span, attributes)
+        if self._fts and written:
+            db.execute(_INSERT_SPAN_TEXT, (values.to_json(written),))
+        return len(written)
 
-    def _upsert_span(self, db: sqlite3.Connection, record: SpanRecord) -> int | None:
-        """The row id of ``record``'s span, its old children removed when it is a replacement.
+    @staticmethod
+    def _existing(
+        db: sqlite3.Connection, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[int, int | None]]:
+        """Row id and end of every span in ``keys`` that is already stored (one query)."""
+        if not keys:
+            return {}
+        rows = db.execute(
+            "SELECT s.trace_id, s.span_id, s.id, s.end_ns FROM json_each(?) AS j "
+            "JOIN spans AS s ON s.trace_id = json_extract(j.value, '$[0]') "
+            "AND s.span_id = json_extract(j.value, '$[1]')",
+            (values.to_json(keys),),
+        )
+        return {(trace, span): (row_id, end) for trace, span, row_id, end in rows}
 
-        None when the record is an in-flight copy of a span already stored as finished.
-        """
+    def _span_row(self, db: sqlite3.Connection, record: SpanRecord) -> tuple:
         kind = record.attributes.get(HARNESS_KIND)
-        row = (
+        return (
             record.trace_id, record.span_id, record.parent_span_id, record.name, record.kind,
             kind if isinstance(kind, str) else None, record.start_ns, record.end_ns,
-            record.status_code, record.status_message, self._resource_id(db, record.resource),
-            self._scope_id(db, record.scope), record.trace_state, record.trace_flags,
+            record.status_code, record.status_message,
+            self._row_id(db, record.resource, self._resource_id),
+            self._row_id(db, record.scope, self._scope_id), record.trace_state, record.trace_flags,
             record.dropped_attributes_count, record.dropped_events_count,
             record.dropped_links_count,
         )
-        cursor = db.execute(_INSERT_SPAN, row)
-        if cursor.rowcount == 1:
-            return cursor.lastrowid
-        span, end_ns = db.execute(
-            "SELECT id, end_ns FROM spans WHERE trace_id = ? AND span_id = ?",
-            (record.trace_id, record.span_id),
-        ).fetchone()
-        if record.end_ns is None and end_ns is not None:
-            return None
-        db.execute(_UPDATE_SPAN, (*row, span))
-        for table in _CHILD_TABLES:
-            db.execute(f"DELETE FROM {table} WHERE span = ?", (span,))
-        return span
+
+    def _row_id(self, db: sqlite3.Connection, record: object, lookup: Callable) -> int:
+        known = self._known.get(id(record))
+        if known is None or known[0] is not record:
+            known = self._known[id(record)] = (record, lookup(db, record))
+        return known[1]
 
     def _resource_id(self, db: sqlite3.Connection, resource: ResourceRecord) -> int:
         attributes = dict(resource.attributes)
@@ -228,16 +274,13 @@ class Store:
         )
 
 
-def _span_text(record: SpanRecord) -> str:
-    """What finds a span in search: its name, its string attributes, its events' names."""
-    parts = [record.name]
-    parts.extend(v for v in record.attributes.values() if isinstance(v, str))
-    for event in record.events:
-        if event.name == ARTIFACT_EVENT:
-            continue
-        parts.append(event.name)
-        message = event.attributes.get(EXCEPTION_MESSAGE)
-        if isinstance(message, str):
-            parts.append(message)
-    return " ".join(parts)[:MAX_SPAN_TEXT_CHARS]
-
+def _one_per_span(records: Iterable[SpanRecord]) -> dict[tuple[str, str], SpanRecord]:
+    """The batch with one record per span: the last one, unless that one is an in-flight copy
+    of a span the batch also holds finished."""
+    batch: dict[tuple[str, str], SpanRecord] = {}
+    for record in records:
+        key = (record.trace_id, record.span_id)
+        earlier = batch.get(key)
+        if earlier is None or record.end_ns is not None or earlier.end_ns is None:
+            batch[key] = record
+    return batch

@@ -51,7 +51,9 @@ def load_exporter(name: str) -> SpanExporter:
 
 
 def batch_processor(exporter: SpanExporter) -> BatchSpanProcessor:
-    settings = {arg: default for env, (arg, default) in BATCH_DEFAULTS.items() if env not in os.environ}
+    settings = {
+        arg: default for env, (arg, default) in BATCH_DEFAULTS.items() if env not in os.environ
+    }
     return BatchSpanProcessor(exporter, **settings)
 
 

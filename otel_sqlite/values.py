@@ -31,22 +31,25 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
 def to_json(value: object) -> str:
     """JSON for attribute maps (events, links, resources); bytes become base64 text."""
-    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+    if not value and isinstance(value, dict):
+        return "{}"
+    return _ENCODER.encode(value)
+
+
+# Scalars SQLite stores as they are (it binds True as 1): the hot path of every write.
+SCALAR_TYPE_NAMES: dict[type, str] = {str: "string", bool: "bool", int: "int", float: "double"}
 
 
 def encode(value: AttributeValue) -> tuple[Any, str]:
     """``(stored value, type name)`` for one attribute value."""
-    kind = type(value)
-    if kind is str:
-        return value, "string"
-    if kind is bool:
-        return int(value), "bool"
-    if kind is int:
-        return value, "int"
-    if kind is float:
-        return value, "double"
+    name = SCALAR_TYPE_NAMES.get(type(value))
+    if name is not None:
+        return value, name
     if value is None:
         return None, "null"
     if isinstance(value, (bytes, bytearray)):

@@ -16,6 +16,8 @@ from otel_sqlite import artifacts, values
 from otel_sqlite.conventions import (
     HARNESS_STEP_ATTEMPT,
     HARNESS_STEP_NUMBER,
+    KIND_API_CALL,
+    KIND_STEP,
     PROCESS_EXIT_CODE,
     ROLE_STDERR,
 )
@@ -64,13 +66,21 @@ def placeholders(items: Iterable[Any]) -> str:
 
 
 # The span columns every projection needs, with the few attributes the step model reads.
+# No ORDER BY: with one, the planner walks the whole start_ns index instead of looking the
+# traces up; spans are sorted in Python instead.
 _TRACE_SPANS = f"""
 SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.harness_kind,
        s.start_ns, s.end_ns, s.status_code, s.status_message,
-       (SELECT value FROM attributes WHERE span = s.id AND key = '{HARNESS_STEP_NUMBER}'),
-       (SELECT value FROM attributes WHERE span = s.id AND key = '{HARNESS_STEP_ATTEMPT}'),
-       (SELECT value FROM attributes WHERE span = s.id AND key = '{PROCESS_EXIT_CODE}')
-FROM spans s WHERE s.trace_id IN ({{}}) ORDER BY s.start_ns, s.id
+       CASE WHEN s.harness_kind = '{KIND_STEP}' THEN
+           (SELECT value FROM attributes WHERE span = s.id AND key = '{HARNESS_STEP_NUMBER}')
+       END,
+       CASE WHEN s.harness_kind = '{KIND_STEP}' THEN
+           (SELECT value FROM attributes WHERE span = s.id AND key = '{HARNESS_STEP_ATTEMPT}')
+       END,
+       CASE WHEN s.harness_kind IS NOT '{KIND_API_CALL}' THEN
+           (SELECT value FROM attributes WHERE span = s.id AND key = '{PROCESS_EXIT_CODE}')
+       END
+FROM spans s WHERE s.trace_id IN ({{}})
 """
 _SPAN_KEYS = (
     "id", "trace_id", "span_id", "parent_span_id", "name", "kind", "harness_kind", "start_ns",
@@ -86,6 +96,8 @@ def trace_spans(db: sqlite3.Connection, trace_ids: list[str]) -> dict[str, list[
     for row in db.execute(_TRACE_SPANS.format(placeholders(trace_ids)), trace_ids):
         span = dict(zip(_SPAN_KEYS, row, strict=True))
         found[span["trace_id"]].append(span)
+    for spans in found.values():
+        spans.sort(key=lambda span: (span["start_ns"], span["id"]))
     return found
 
 

@@ -1,8 +1,8 @@
 """``otel-sqlite sql``: any read-only query over the schema, for what the commands do not ask.
 
 Three locks keep it read-only: the file is opened ``mode=ro``, ``PRAGMA query_only`` is on,
-and an authorizer refuses every statement that is not a read (which also stops ``ATTACH``
-from creating a file elsewhere). A refused statement changes nothing.
+and an authorizer refuses ``ATTACH`` (which could create a file elsewhere) and setting
+pragmas. A refused statement changes nothing.
 """
 
 from __future__ import annotations
@@ -12,18 +12,16 @@ from typing import Any
 
 from otel_sqlite.errors import QuerySyntaxError, ReadOnlyError
 
-_ALLOWED = {
-    sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
-    getattr(sqlite3, "SQLITE_RECURSIVE", 33),
-}
+_DENIED = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}
 
 
 def _authorize(action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
-    if action in _ALLOWED:
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA and arg2 is None:
-        return sqlite3.SQLITE_OK  # reading a pragma; setting one passes a value in arg2
-    return sqlite3.SQLITE_DENY
+    """Deny ATTACH (it could create a file elsewhere) and setting a pragma (``query_only =
+    OFF`` would lift a lock). Writes to the database itself fail on the other two locks; the
+    authorizer cannot refuse them, because FTS5's own internal statements would fail too."""
+    if action in _DENIED or (action == sqlite3.SQLITE_PRAGMA and arg2 is not None):
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 def run_sql(

@@ -1,0 +1,98 @@
+"""Exporter throughput: the same workload through BatchSpanProcessor into three exporters.
+
+(a) the SDK's InMemorySpanExporter (the ceiling: span creation itself), (b) the SDK's
+ConsoleSpanExporter writing to /dev/null, (c) otel-sqlite's SQLiteSpanExporter. Each span has 8
+attributes and 1 event. Prints spans/s for each, ours as a ratio to (a) and (b), and how many
+spans each dropped.
+
+    python benchmarks/exporter_throughput.py [--spans 200000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otel_sqlite.exporter import SQLiteSpanExporter
+from otel_sqlite.tracing import batch_processor
+
+
+class Counting:
+    """Wraps an exporter to count what reached it, so drops are measured, not guessed."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner, self.count = inner, 0
+
+    def export(self, spans):  # noqa: ANN001, ANN201
+        self.count += len(spans)
+        return self.inner.export(spans)
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
+def workload(exporter, spans: int, processor_factory) -> tuple[float, int]:  # noqa: ANN001
+    counting = Counting(exporter)
+    provider = TracerProvider()
+    provider.add_span_processor(processor_factory(counting))
+    tracer = provider.get_tracer("bench")
+    started = time.perf_counter()
+    for i in range(spans):
+        with tracer.start_as_current_span(
+            "step",
+            attributes={
+                "harness.kind": "step", "harness.step.number": i, "a.str": "value",
+                "a.int": i * 7, "a.float": 0.5, "a.bool": True, "a.list": ("x", "y"),
+                "a.other": "something longer to index",
+            },
+        ) as span:
+            span.add_event("tick", {"i": i})
+    provider.shutdown()
+    elapsed = time.perf_counter() - started
+    return spans / elapsed, spans - counting.count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        devnull = open(os.devnull, "w")  # noqa: SIM115
+        cases = {
+            "in-memory": (lambda: InMemorySpanExporter(), batch_processor),
+            "console>/dev/null": (lambda: ConsoleSpanExporter(out=devnull), batch_processor),
+            "sqlite": (
+                lambda: SQLiteSpanExporter(Path(tmp) / f"bench-{time.monotonic_ns()}.db"),
+                batch_processor,
+            ),
+        }
+        results: dict[str, list[tuple[float, int]]] = {name: [] for name in cases}
+        for _ in range(args.repeat):  # interleaved, so machine noise hits every case alike
+            for name, (make, processor) in cases.items():
+                results[name].append(workload(make(), args.spans, processor))
+    print(f"{args.spans} spans x {args.repeat} runs, 8 attributes + 1 event each, "
+          f"BatchSpanProcessor with otel-sqlite's queue settings; median spans/s")
+    medians = {name: statistics.median(r[0] for r in runs) for name, runs in results.items()}
+    for name, runs in results.items():
+        dropped = max(r[1] for r in runs)
+        print(f"  {name:<18} {medians[name]:>10,.0f} spans/s   dropped (worst run): {dropped}")
+    print(f"  sqlite / in-memory = {medians['sqlite'] / medians['in-memory']:.2f}")
+    print(f"  sqlite / console   = {medians['sqlite'] / medians['console>/dev/null']:.2f}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

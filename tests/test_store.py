@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from otel_sqlite import values
+from otel_sqlite.records import (
+    EventRecord,
+    LinkRecord,
+    ResourceRecord,
+    ScopeRecord,
+    SpanRecord,
+)
+from otel_sqlite.store import Store
+
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+
+
+def span(span_id: str = "b7ad6b7169203331", **fields) -> SpanRecord:
+    return SpanRecord(trace_id=TRACE, span_id=span_id, name=fields.pop("name", "work"),
+                      start_ns=1_000, end_ns=fields.pop("end_ns", 2_000), **fields)
+
+
+def test_every_attribute_type_round_trips_with_its_type(db_path: Path, query) -> None:
+    attributes = {
+        "s": "text", "b": True, "i": -42, "f": 0.25, "by": b"\x00\xff",
+        "sa": ("a", "b"), "ba": (True, False), "ia": (1, 2, 3), "fa": (0.5, 1.5), "empty": (),
+    }
+    Store(db_path).write([span(attributes=attributes)])
+    stored = {key: values.decode(value, kind)
+              for key, value, kind in query("SELECT key, value, type FROM attributes")}
+    assert stored == {**attributes, "sa": ["a", "b"], "ba": [True, False], "ia": [1, 2, 3],
+                      "fa": [0.5, 1.5], "empty": []}
+    types = dict(query("SELECT key, type FROM attributes"))
+    assert types["b"] == "bool" and types["i"] == "int" and types["f"] == "double"
+    assert types["ia"] == "int[]" and types["fa"] == "double[]" and types["by"] == "bytes"
+
+
+def test_an_attribute_is_found_by_key_and_value_through_the_index(db_path: Path, query) -> None:
+    Store(db_path).write([span(attributes={"process.exit.code": 1})])
+    plan = " ".join(row[-1] for row in query(
+        "EXPLAIN QUERY PLAN SELECT span FROM attributes WHERE key = ? AND value = ?",
+        ("process.exit.code", 1)))
+    assert "attributes_key_value" in plan
+
+
+def test_events_links_resource_and_scope_are_stored(db_path: Path, query) -> None:
+    record = span(
+        events=[EventRecord("decision", 1_500, {"choice": "retry", "n": 2})],
+        links=[LinkRecord("1" * 32, "2" * 16, "k=v", {"why": "follows"}, 1)],
+        resource=ResourceRecord({"service.name": "agent", "host.name": "ci-7"}),
+        scope=ScopeRecord("my.lib", "1.2", "", {}),
+        trace_state="vendor=x", status_code="ERROR", status_message="boom", kind="client",
+    )
+    Store(db_path).write([record])
+    assert query("SELECT name, time_ns, attributes FROM events") == [
+        ("decision", 1_500, '{"choice":"retry","n":2}')]
+    assert query("SELECT trace_id, span_id, trace_state, flags, attributes FROM links") == [
+        ("1" * 32, "2" * 16, "k=v", 1, '{"why":"follows"}')]
+    assert query("SELECT service_name FROM resources") == [("agent",)]
+    assert query("SELECT name, version FROM scopes") == [("my.lib", "1.2")]
+    assert query("SELECT kind, status_code, status_message, trace_state FROM spans") == [
+        ("client", "ERROR", "boom", "vendor=x")]
+
+
+def test_resources_are_stored_once_however_many_spans_share_them(db_path: Path, query) -> None:
+    store = Store(db_path)
+    store.write([span(f"{i:016x}", resource=ResourceRecord({"service.name": "a"}))
+                 for i in range(1, 6)])
+    store.write([span("f" * 16, resource=ResourceRecord({"service.name": "a"}))])
+    assert query("SELECT count(*) FROM resources") == [(1,)]
+    assert query("SELECT count(DISTINCT resource_id) FROM spans") == [(1,)]
+
+
+def test_writing_a_stored_span_again_replaces_it_and_duplicates_nothing(
+    db_path: Path, query
+) -> None:
+    store = Store(db_path)
+    store.write([span(attributes={"a": 1}, events=[EventRecord("e", 1_200)])])
+    store.write([span(attributes={"a": 2}, events=[EventRecord("e", 1_200)], name="renamed")])
+    assert query("SELECT name FROM spans") == [("renamed",)]
+    assert query("SELECT key, value FROM attributes") == [("a", 2)]
+    assert query("SELECT count(*) FROM events") == [(1,)]
+    assert query("SELECT count(*) FROM text_lines") == [(1,)]
+
+
+def test_the_final_span_replaces_its_in_flight_row_keeping_its_row_id(
+    db_path: Path, query
+) -> None:
+    store = Store(db_path)
+    store.write([span(end_ns=None)])
+    (row_id,) = query("SELECT id FROM spans WHERE end_ns IS NULL")[0]
+    store.write([span(end_ns=5_000, status_code="OK")])
+    assert query("SELECT id, end_ns, status_code FROM spans") == [(row_id, 5_000, "OK")]
+
+
+def test_an_in_flight_copy_never_overwrites_a_finished_span(db_path: Path, query) -> None:
+    store = Store(db_path)
+    store.write([span(end_ns=5_000)])
+    assert store.write([span(end_ns=None)]) == 0
+    assert query("SELECT end_ns FROM spans") == [(5_000,)]
+
+
+def test_a_span_twice_in_one_batch_is_stored_once(db_path: Path, query) -> None:
+    Store(db_path).write([span(end_ns=None), span(end_ns=3_000), span(end_ns=None)])
+    assert query("SELECT end_ns FROM spans") == [(3_000,)]
+
+
+def test_a_span_is_found_by_words_of_its_name_attributes_and_exception(
+    db_path: Path, query
+) -> None:
+    Store(db_path).write([span(
+        name="deploy staging", attributes={"target": "eu-west"},
+        events=[EventRecord("exception", 1_500, {"exception.message": "quota exceeded"})],
+    )])
+    for word in ("staging", "eu", "quota"):
+        hits = query("SELECT t.span FROM text_fts f JOIN text_lines t ON t.id = f.rowid "
+                     "WHERE text_fts MATCH ?", (word,))
+        assert len(hits) == 1, word
+
+
+def test_an_artifact_event_becomes_an_indexed_artifact_with_a_relative_path(
+    db_path: Path, query
+) -> None:
+    log = db_path.parent / "logs" / "stderr"
+    log.parent.mkdir()
+    log.write_bytes(b"starting\nWARNING: disk almost full\n\xff\xfe binary-ish tail\n")
+    Store(db_path).write([span(events=[EventRecord("artifact", 1_900, {
+        "harness.artifact.path": str(log), "harness.artifact.role": "stderr"})])])
+    [(path, size, sha256, role)] = query("SELECT path, size, sha256, role FROM artifacts")
+    assert path == "logs/stderr" and role == "stderr" and size == len(log.read_bytes())
+    assert len(sha256) == 64
+    hits = query("SELECT t.line, t.text FROM text_fts f JOIN text_lines t ON t.id = f.rowid "
+                 "WHERE text_fts MATCH 'disk'")
+    assert hits == [(2, "WARNING: disk almost full")]
+
+
+def test_lines_past_the_cap_are_not_indexed_and_the_artifact_says_so(
+    db_path: Path, query, monkeypatch
+) -> None:
+    from otel_sqlite import artifacts
+
+    monkeypatch.setattr(artifacts, "MAX_LINES", 3)
+    log = db_path.parent / "out"
+    log.write_text("".join(f"line {i}\n" for i in range(10)))
+    Store(db_path).write([span(events=[EventRecord("artifact", 1_900, {
+        "harness.artifact.path": str(log), "harness.artifact.role": "stdout"})])])
+    assert query("SELECT indexed_lines, index_truncated FROM artifacts") == [(3, 1)]
+    assert log.read_text().count("\n") == 10
