@@ -10,7 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-from ui_support import example_db, example_server, running, write_run  # noqa: F401
+from ui_support import running, write_run
+
+pytest_plugins = ["ui_fixtures"]  # the example database and server fixtures
 
 CHROMIUM = os.environ.get("OTEL_SQLITE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -48,8 +50,8 @@ def expect(locator):
     return sync_api.expect(locator)
 
 
-def test_the_runs_list_shows_each_run_with_its_status(page, example_server):
-    page.goto(example_server.url)
+def test_the_runs_list_shows_each_run_with_its_status(page, ui_server):
+    page.goto(ui_server.url)
     rows = page.locator("#runs tbody tr")
     expect(rows).to_have_count(7)
     status_of = {}
@@ -60,8 +62,8 @@ def test_the_runs_list_shows_each_run_with_its_status(page, example_server):
                          "GET /orders": "ok", "agent-session": "ok", "nightly": "failed"}
 
 
-def test_a_failed_run_shows_its_waterfall_with_the_failed_step_marked(page, example_server):
-    page.goto(example_server.url)
+def test_a_failed_run_shows_its_waterfall_with_the_failed_step_marked(page, ui_server):
+    page.goto(ui_server.url)
     page.locator("#runs tbody tr", has_text="nightly").last.get_by_role("link").click()
     expect(page.locator(".run-name")).to_have_text("nightly")
     failed = page.locator('.wf-row[data-kind="step"][data-status="error"]')
@@ -71,16 +73,16 @@ def test_a_failed_run_shows_its_waterfall_with_the_failed_step_marked(page, exam
     expect(page.locator(".wf-row.retries .wf-attempts")).to_have_text("2 attempts")
 
 
-def test_clicking_the_failed_step_shows_its_stderr_with_the_error_line(page, example_server):
-    page.goto(example_server.url)
+def test_clicking_the_failed_step_shows_its_stderr_with_the_error_line(page, ui_server):
+    page.goto(ui_server.url)
     page.locator("#runs tbody tr", has_text="nightly").last.get_by_role("link").click()
     page.locator('.wf-row[data-kind="step"][data-status="error"]').click()
     log = page.locator('#details .log[data-role="stderr"]')
     expect(log.locator("li[data-line='1'] .tx")).to_have_text("assertion failed: 2 != 3")
 
 
-def test_search_for_a_word_from_stdout_opens_the_log_at_its_line(page, example_server):
-    page.goto(example_server.url + "search")
+def test_search_for_a_word_from_stdout_opens_the_log_at_its_line(page, ui_server):
+    page.goto(ui_server.url + "search")
     page.locator("#search-form input").fill("zanzibar")
     page.locator("#search-form button").click()
     hit = page.locator("a.hit", has_text="stdout")
@@ -92,8 +94,8 @@ def test_search_for_a_word_from_stdout_opens_the_log_at_its_line(page, example_s
     expect(target).to_be_in_viewport()
 
 
-def test_the_costs_page_shows_the_totals_per_model(page, example_server):
-    page.goto(example_server.url + "costs")
+def test_the_costs_page_shows_the_totals_per_model(page, ui_server):
+    page.goto(ui_server.url + "costs")
     row = page.locator('#costs tbody tr[data-key="claude-sonnet-4"]')
     expect(row.locator("td").nth(1)).to_have_text("2")
     expect(row.locator("td").nth(4)).to_have_text("$0.0135")
@@ -101,8 +103,8 @@ def test_the_costs_page_shows_the_totals_per_model(page, example_server):
     expect(page.locator("#cost-chart rect")).to_have_count(2)
 
 
-def test_hostile_names_render_as_text_and_run_no_script(page, example_server):
-    page.goto(example_server.url)
+def test_hostile_names_render_as_text_and_run_no_script(page, ui_server):
+    page.goto(ui_server.url)
     link = page.locator("#runs td.name a", has_text="alert(1)")
     expect(link).to_have_text(HOSTILE)
     link.click()
@@ -133,8 +135,8 @@ def test_a_run_written_while_the_page_is_open_appears_without_reload(page, tmp_p
         assert page.evaluate("window.__sameDocument") is True
 
 
-def test_an_in_flight_run_is_marked(page, example_server):
-    page.goto(example_server.url)
+def test_an_in_flight_run_is_marked(page, ui_server):
+    page.goto(ui_server.url)
     row = page.locator("#runs tbody tr", has_text="deploy")
     expect(row.locator(".badge")).to_have_text("in flight")
     row.get_by_role("link").click()
@@ -144,8 +146,8 @@ def test_an_in_flight_run_is_marked(page, example_server):
     expect(step.locator(".wf-bar")).to_have_class(re.compile("incomplete"))
 
 
-def test_an_exception_shows_its_stack_trace(page, example_server):
-    page.goto(example_server.url)
+def test_an_exception_shows_its_stack_trace(page, ui_server):
+    page.goto(ui_server.url)
     page.locator("#runs tbody tr", has_text="release").get_by_role("link").click()
     page.locator(".wf-row", has_text="publish").click()
     expect(page.locator("#details .exception-line")).to_have_text(
@@ -153,8 +155,8 @@ def test_an_exception_shows_its_stack_trace(page, example_server):
     expect(page.locator("#details pre.stacktrace")).to_contain_text("in explode")
 
 
-def test_compare_names_the_newly_failing_and_fixed_steps(page, example_server):
-    page.goto(example_server.url)
+def test_compare_names_the_newly_failing_and_fixed_steps(page, ui_server):
+    page.goto(ui_server.url)
     page.locator("#runs tbody tr", has_text="nightly").first.get_by_role("link").click()
     page.get_by_role("link", name="Compare with an earlier run").click()
     expect(page.locator('[data-section="newly_failing"] tbody tr')).to_have_attribute(
@@ -163,7 +165,7 @@ def test_compare_names_the_newly_failing_and_fixed_steps(page, example_server):
         "data-step", "test")
 
 
-def test_an_unknown_run_is_a_not_found_page(page, example_server):
-    response = page.goto(example_server.url + "run/00000000000000000000000000000000")
+def test_an_unknown_run_is_a_not_found_page(page, ui_server):
+    response = page.goto(ui_server.url + "run/00000000000000000000000000000000")
     assert response.status == 404
     expect(page.locator("#not-found h1")).to_have_text("Not found")

@@ -74,7 +74,8 @@ def test_a_regular_install_ships_every_static_file(tmp_path):
     )
     shipped = subprocess.run(
         [sys.executable, "-c",
-         "import otel_sqlite.ui.server as s; print(s.__file__); print('\\n'.join(s.static_files()))"],
+         "import otel_sqlite.ui.server as s; print(s.__file__); "
+         "print('\\n'.join(s.static_files()))"],
         env={**os.environ, "PYTHONPATH": str(target)}, cwd=tmp_path,
         capture_output=True, text=True, check=True,
     ).stdout.split()

@@ -1,4 +1,4 @@
-"""Shared pieces of the UI tests: the example database, a live server, small HTTP helpers."""
+"""Helpers of the UI tests: building the example database, a live server, HTTP requests."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from otel_sqlite.conventions import HARNESS_KIND, KIND_RUN
 from otel_sqlite.records import SpanRecord
@@ -34,17 +32,6 @@ def build_example(db: Path) -> Path:
     return db
 
 
-@pytest.fixture(scope="session")
-def example_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once per session; tests must not change it (use ``write_run`` on their own db)."""
-    folder = tmp_path_factory.getbasetemp() / "ui-example"
-    db = folder / "example.db"
-    if not db.exists():
-        folder.mkdir(exist_ok=True)
-        build_example(db)
-    return db
-
-
 @contextmanager
 def running(db: Path) -> Iterator[UIServer]:
     server = UIServer(db, "127.0.0.1", 0)
@@ -56,12 +43,6 @@ def running(db: Path) -> Iterator[UIServer]:
         server.shutdown()
         server.server_close()
         thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def example_server(example_db: Path) -> Iterator[UIServer]:
-    with running(example_db) as server:
-        yield server
 
 
 def request(url: str, headers: dict[str, str] | None = None,
