@@ -91,7 +91,7 @@ export async function showDetails(panel, runId, spanId, focus = {}, commands = [
       onclick: () => open(artifact, { query: focus.query }),
     }, artifact.from ? `${artifact.role} · ${artifact.from}` : artifact.role, h("span", { class: "muted" }, ` ${fmt.bytes(artifact.size)}`)));
   }
-  panel.append(
+  panel.append(...[
     h("div", { class: "detail-head" },
       statusBadge(span.status),
       h("h2", { class: "span-name" }, span.name),
@@ -106,7 +106,8 @@ export async function showDetails(panel, runId, spanId, focus = {}, commands = [
     (span.links || []).length ? section("Links", h("ul", { class: "links" }, span.links.map((link) =>
       h("li", { class: "mono" }, `${link.trace_id} / ${link.span_id}`, attributeTable(link.attributes, { typed: false }))))) : null,
     section("Resource", attributeTable((span.resource || {}).attributes)),
-    span.scope && span.scope.name ? section("Scope", h("p", { class: "mono" }, `${span.scope.name} ${span.scope.version || ""}`)) : null);
+    span.scope && span.scope.name ? section("Scope", h("p", { class: "mono" }, `${span.scope.name} ${span.scope.version || ""}`)) : null,
+  ].filter(Boolean));
   if (chosen) open(chosen, { line: focus.line ? Number(focus.line) : null, query: focus.query });
   return span;
 }

@@ -7,7 +7,9 @@ import * as fmt from "./format.js";
 
 const ROW_HEIGHT = 24;
 const OVERSCAN = 12;
-const ICON = { ok: "✓", error: "✗", incomplete: "⏳" };
+const ICON = { ok: "✓", error: "✗", incomplete: "◐" };
+// Room left after the last known moment when spans are open, so their bars stay visible.
+const OPEN_MARGIN = 0.1;
 
 function groupRetries(children) {
   const byName = new Map();
@@ -108,7 +110,8 @@ export class Waterfall {
     walk(this.roots, (n) => this.expandedState.set(n.id, n.expanded));
     this.roots = buildTree(spans);
     walk(this.roots, (n) => { if (this.expandedState.has(n.id)) n.expanded = this.expandedState.get(n.id); });
-    this.extent = Math.max(extentMs || 0, 1e-3);
+    const open = spans.some((s) => s.duration_ms === null);
+    this.extent = Math.max(extentMs || 0, 1e-3) * (open ? 1 + OPEN_MARGIN : 1);
     this.drawScale();
     this.refresh();
   }
