@@ -31,6 +31,16 @@ def since_ns(since: str | None) -> int | None:
     return None if since is None else parse_moment(since)
 
 
+# A terminal table cuts longer text cells; JSON and CSV keep the whole value.
+MAX_CELL = 80
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_CELL:
+        return value[: MAX_CELL - 1] + "…"
+    return value
+
+
 def pick(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The columns a terminal table shows; JSON and CSV keep every field."""
-    return [{column: row.get(column) for column in columns} for row in rows]
+    """The columns a terminal table shows, long text cut; JSON and CSV keep every field."""
+    return [{column: _short(row.get(column)) for column in columns} for row in rows]

@@ -25,7 +25,7 @@ def search_cmd(query: str, run: str | None, limit: int, db: str | None, output_f
     """Full-text search over captured output and span text, newest first."""
     found = search_queries.search(open_db(db), query, run=run, limit=limit)
     if output_format == "table":
-        found = [{**hit, "run_id": hit["run_id"][:12], "text": hit["text"][:120]} for hit in found]
+        found = [{**hit, "run_id": hit["run_id"][:12]} for hit in found]
         found = pick(found, ("run_id", "span_id", "span_name", "stream", "line", "text"))
     echo(found, output_format)
 
