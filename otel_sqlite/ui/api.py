@@ -24,7 +24,6 @@ from otel_sqlite.queries.resolve import resolve_run
 from otel_sqlite.queries.runs import list_runs, run_summary
 from otel_sqlite.queries.search import search as search_lines
 from otel_sqlite.queries.spans import PAGE_LINES, artifact_content, span_details, span_tree
-from otel_sqlite.queries.steps import run_steps
 from otel_sqlite.timespec import parse_moment
 
 MAX_LIMIT = 500
@@ -103,22 +102,10 @@ def run(request: Request) -> dict[str, Any]:
 
 
 def run_spans(request: Request) -> dict[str, Any]:
-    """``/api/runs/RUN/spans``: every span in tree order, with retry attempts and the extent.
-
-    ``attempt`` comes from the step model (``run_steps``), so the waterfall groups retries
-    exactly as ``steps`` and ``diff`` do; ``extent_ms`` is where the last known thing ended.
-    """
+    """``/api/runs/RUN/spans``: every span in tree order, and ``extent_ms``, where the last
+    known thing in the run ended (or started, for spans still open)."""
     tree = span_tree(request.db, request.arg("run"))
-    attempts = {
-        attempt["span_id"]: attempt["attempt"]
-        for step in run_steps(request.db, tree["run"]["run_id"])
-        for attempt in step["attempts"]
-    }
-    extent = 0.0
-    for span in tree["spans"]:
-        span["attempt"] = attempts.get(span["span_id"])
-        end = span["offset_ms"] + (span["duration_ms"] or 0)
-        extent = max(extent, end)
+    extent = max((s["offset_ms"] + (s["duration_ms"] or 0) for s in tree["spans"]), default=0)
     return {**tree, "extent_ms": extent}
 
 

@@ -190,7 +190,7 @@ class UIRequestHandler(BaseHTTPRequestHandler):
 
     def _send_json(self, data: Any, status: HTTPStatus = HTTPStatus.OK,
                    extra: dict[str, str] | None = None) -> None:
-        body = json.dumps(data, ensure_ascii=False, default=str).encode()
+        body = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")).encode()
         self._send(body, "application/json; charset=utf-8", status, extra=extra)
 
     def _send(self, body: bytes, kind: str, status: HTTPStatus = HTTPStatus.OK,

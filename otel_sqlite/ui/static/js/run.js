@@ -20,8 +20,10 @@ function commandsUnder(spans, spanId) {
   return found;
 }
 
+// The header; `run` is the summary, or (until it arrives) the tree's brief run record.
 function summaryView(run) {
   const failed = run.failed_steps || [];
+  const pending = run.steps === undefined;
   return [
     h("div", { class: "run-head" },
       statusBadge(run.status),
@@ -30,15 +32,17 @@ function summaryView(run) {
     h("dl", { class: "facts" },
       h("dt", null, "Started"), h("dd", null, fmt.time(run.start)),
       h("dt", null, "Duration"), h("dd", null, run.status === "incomplete" ? "in flight" : fmt.duration(run.duration_ms)),
-      h("dt", null, "Steps"), h("dd", null, fmt.count(run.steps), failed.length ? h("span", { class: "failed-count" }, ` · ${failed.length} failed`) : null),
-      h("dt", null, "Cost"), h("dd", null, fmt.cost(run.cost_usd),
+      h("dt", null, "Steps"), h("dd", null, pending ? "…" : fmt.count(run.steps), failed.length ? h("span", { class: "failed-count" }, ` · ${failed.length} failed`) : null),
+      h("dt", null, "Cost"), h("dd", null, pending ? "…" : fmt.cost(run.cost_usd),
         run.input_tokens || run.output_tokens ? h("span", { class: "muted" }, ` · ${fmt.count(run.input_tokens)} in / ${fmt.count(run.output_tokens)} out tokens`) : null)),
   ];
 }
 
 export async function runPage(main, { run, params }) {
-  const [summary, tree] = await Promise.all([get(`runs/${encodeURIComponent(run)}`), get(`runs/${encodeURIComponent(run)}/spans`)]);
+  // The tree first: the waterfall is drawn before the (slower, for huge runs) summary lands.
+  const tree = await get(`runs/${encodeURIComponent(run)}/spans`);
   performance.mark("run-data-loaded");
+  const summary = tree.run;
   const head = h("div", { class: "run-summary" }, summaryView(summary));
   const panel = h("aside", { class: "details", id: "details" },
     h("p", { class: "muted" }, "Click a span to see its attributes, events and output."));
@@ -70,6 +74,8 @@ export async function runPage(main, { run, params }) {
     const failed = tree.spans.find((s) => s.status === "error" && s.harness_kind === "step");
     if (failed) waterfall.reveal(failed.span_id);
   }
+
+  get(`runs/${summary.run_id}`).then((full) => clear(head).append(...summaryView(full))).catch(() => {});
 
   let status = summary.status;
   let stopped = false;
