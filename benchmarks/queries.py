@@ -2,7 +2,7 @@
 
     python benchmarks/queries.py                 # 1M spans / 10k runs / 500k output lines
     python benchmarks/queries.py --scale 0.1     # a tenth of that, for a quick look
-    python benchmarks/queries.py --write-cost    # also: store write rate with / without m002
+    python benchmarks/queries.py --write-cost    # also: store write rate with / without m003
 
 The database is built directly with SQL (through the real schema, so the triggers that keep
 ``run_roots`` and the FTS index fire) in one transaction, and kept at ``--db`` so a second
@@ -213,7 +213,7 @@ def bench(path: Path, repeat: int) -> None:
 
 
 def write_cost(spans_total: int = 100_000, batch: int = 1000) -> None:
-    """Store.write rate with schema 2 as is, and with m002's trigger and index dropped."""
+    """Store.write rate with the current schema as is, and with m003's trigger and index dropped."""
     from otel_sqlite.records import SpanRecord
     from otel_sqlite.store import Store
 
@@ -233,8 +233,8 @@ def write_cost(spans_total: int = 100_000, batch: int = 1000) -> None:
         return out
 
     with tempfile.TemporaryDirectory() as tmp:
-        for label, drop in (("schema 2 (run_roots trigger + index)", False),
-                            ("schema 2 without m002's trigger/index", True)):
+        for label, drop in (("with m003 (run_roots trigger + index)", False),
+                            ("without m003's trigger/index", True)):
             path = Path(tmp) / f"{drop}.db"
             store = Store(path)
             if drop:

@@ -18,6 +18,8 @@ from otel_sqlite.errors import OtelSqliteError
 COMMANDS: dict[str, str] = {
     "demo": "demo_cmd:demo",
     "init": "admin:init",
+    "exec": "exec_cmd:exec_command",
+    "run": "run_cmd:run",
     "runs": "runs_cmd:runs_cmd",
     "summary": "runs_cmd:summary_cmd",
     "steps": "runs_cmd:steps_cmd",

@@ -19,6 +19,8 @@ IN_FLIGHT_KINDS = frozenset({KIND_RUN, KIND_STEP, KIND_COMMAND})
 HARNESS_STEP_NUMBER = "harness.step.number"
 HARNESS_STEP_ATTEMPT = "harness.step.attempt"
 HARNESS_COST_USD = "harness.cost.usd"
+# A command stopped by ``exec --timeout`` (or ``command(timeout=)``): the limit, in seconds.
+HARNESS_TIMEOUT_SECONDS = "harness.timeout.seconds"
 
 # process.* (semantic conventions: process)
 PROCESS_COMMAND_ARGS = "process.command_args"
@@ -61,3 +63,8 @@ ENV_TRACEPARENT = "TRACEPARENT"
 ENV_TRACESTATE = "TRACESTATE"
 # Where the database lives unless told otherwise.
 ENV_DB = "OTEL_SQLITE_DB"
+# What ``run start`` exports for ``run end``: the run span's ids, name, start and attributes.
+ENV_RUN = "OTEL_SQLITE_RUN"
+# Standard OTel SDK variables that exec / run read without the SDK.
+ENV_SERVICE_NAME = "OTEL_SERVICE_NAME"
+ENV_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
