@@ -78,11 +78,11 @@ def bench_api(db: Path, repeat: int, rare: str) -> None:
     server = _serving(db)
     base = server.url.rstrip("/")
     cases = [
-        ("runs list (first page of 50)", "/api/runs?limit=50", API_BAR_MS),
-        (f"runs list (page at offset {runs - 50:,})", f"/api/runs?limit=50&offset={runs - 50}",
+        ("runs list (first page of 25)", "/api/runs?limit=25", API_BAR_MS),
+        (f"runs list (page at offset {runs - 25:,})", f"/api/runs?limit=25&offset={runs - 25}",
          API_BAR_MS),
-        ("runs list --status error", "/api/runs?status=error&limit=50", API_BAR_MS),
-        ("runs list q=suite-3 (text)", "/api/runs?q=suite-3&limit=50", API_BAR_MS),
+        ("runs list --status error", "/api/runs?status=error&limit=25", API_BAR_MS),
+        ("runs list q=suite-3 (text)", "/api/runs?q=suite-3&limit=25", API_BAR_MS),
         ("run summary (latest)", f"/api/runs/{latest}", API_BAR_MS),
         ("run tree (latest, 101 spans)", f"/api/runs/{latest}/spans", API_BAR_MS),
         ("span details (a command)", f"/api/spans/{trace_of_command}/{command}", API_BAR_MS),

@@ -134,6 +134,15 @@ def test_raw_artifacts_download_exactly_and_by_range(ui_server):
     assert headers["Content-Range"] == f"bytes 0-9/{len(body)}"
 
 
+def test_a_range_past_the_end_is_416_and_a_suffix_range_is_the_tail(ui_server):
+    artifact = _artifact(ui_server, "release", "build package", "stdout")
+    url = f"{ui_server.url}api/artifacts/{artifact['artifact_id']}/raw"
+    status, headers, _ = request(url, {"Range": f"bytes={artifact['size']}-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{artifact['size']}"
+    status, _, tail = request(url, {"Range": "bytes=-12"})
+    assert (status, tail) == (206, b"line 300: ok\n"[-12:])
+
+
 def test_an_unknown_artifact_is_a_404(ui_server):
     assert request(f"{ui_server.url}api/artifacts/999999/raw")[0] == 404
     assert get_json(ui_server, "/api/artifacts/999999")[0] == 404

@@ -84,3 +84,12 @@ def test_a_regular_install_ships_every_static_file(tmp_path):
     expected = {"/static/" + p.relative_to(static).as_posix()
                 for p in static.rglob("*") if p.is_file()}
     assert set(shipped) == expected
+
+
+def test_the_page_preloads_every_script_module():
+    """Preloading fetches the modules side by side instead of one import level at a time."""
+    static = ROOT / "otel_sqlite" / "ui" / "static"
+    index = (static / "index.html").read_text()
+    for module in (static / "js").glob("*.js"):
+        assert f'src="/static/js/{module.name}"' in index or (
+            f'<link rel="modulepreload" href="/static/js/{module.name}">' in index), module.name

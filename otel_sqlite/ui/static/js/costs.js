@@ -5,7 +5,7 @@ import { get, url } from "./api.js";
 import { navigate } from "./app.js";
 import * as fmt from "./format.js";
 
-const GROUPS = [["model", "Model"], ["provider", "Provider"], ["day", "Day"], ["run", "Run"]];
+const GROUPS = [["model", "Model"], ["provider", "Provider"], ["day", "Day"], ["run", "Run"], ["step", "Step"]];
 
 function keyOf(row, by) {
   if (by === "run") return row.name ? `${row.name} (${String(row.run_id).slice(0, 8)})` : String(row.run_id);

@@ -77,18 +77,25 @@ export async function runPage(main, { run, params }) {
 
   get(`runs/${summary.run_id}`).then((full) => clear(head).append(...summaryView(full))).catch(() => {});
 
+  // Poll while the run is in flight, backing off when a poll is slow (a huge run).
   let status = summary.status;
   let stopped = false;
-  const timer = setInterval(async () => {
-    if (stopped || document.hidden || status !== "incomplete") return;
-    try {
-      const [fresh, next] = await Promise.all([get(`runs/${encodeURIComponent(run)}`), get(`runs/${encodeURIComponent(run)}/spans`)]);
-      if (stopped) return;
-      status = fresh.status;
-      spans = next.spans;
-      clear(head).append(...summaryView(fresh));
-      waterfall.setSpans(spans, next.extent_ms);
-    } catch (e) { /* the next poll tries again */ }
-  }, POLL_MS);
-  return () => { stopped = true; clearInterval(timer); };
+  let timer = null;
+  const poll = async () => {
+    if (stopped || status !== "incomplete") return;
+    const started = performance.now();
+    if (!document.hidden) {
+      try {
+        const [fresh, next] = await Promise.all([get(`runs/${encodeURIComponent(run)}`), get(`runs/${encodeURIComponent(run)}/spans`)]);
+        if (stopped) return;
+        status = fresh.status;
+        spans = next.spans;
+        clear(head).append(...summaryView(fresh));
+        waterfall.setSpans(spans, next.extent_ms);
+      } catch (e) { /* the next poll tries again */ }
+    }
+    timer = setTimeout(poll, Math.max(POLL_MS, 5 * (performance.now() - started)));
+  };
+  timer = setTimeout(poll, POLL_MS);
+  return () => { stopped = true; clearTimeout(timer); };
 }

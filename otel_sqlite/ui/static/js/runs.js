@@ -4,7 +4,7 @@ import { get, url } from "./api.js";
 import * as fmt from "./format.js";
 import { navigate } from "./app.js";
 
-const PAGE_SIZE = 50;
+const PAGE_SIZE = 25;
 const POLL_MS = 2000;
 
 export function statusBadge(status) {
