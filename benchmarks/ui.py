@@ -149,13 +149,15 @@ def bench_waterfall(folder: Path, chromium: str, repeat: int) -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            renders, totals, expands = [], [], []
+            renders, totals, loads, expands = [], [], [], []
             for _ in range(repeat + 1):
                 page.goto(f"{server.url}run/{trace}")
                 page.locator(".wf-row").first.wait_for()  # drawn in the task that marks it
                 render = page.evaluate("performance.getEntriesByName('waterfall')[0].duration")
                 total = page.evaluate(
                     "performance.getEntriesByName('waterfall-rendered')[0].startTime")
+                loads.append(page.evaluate(
+                    "performance.getEntriesByName('run-data-loaded')[0].startTime"))
                 rows = page.locator(".wf-row").count()
                 expand = page.evaluate("""() => {
                     const t = performance.now();
@@ -173,6 +175,7 @@ def bench_waterfall(folder: Path, chromium: str, repeat: int) -> None:
     print(f"{'waterfall of ' + format(spans, ',') + ' spans':40} {'median ms':>10} {'bar ms':>7}")
     print(f"{'  API run tree (JSON)':40} {tree_ms:10.1f}")
     render, total = statistics.median(renders[1:]), statistics.median(totals[1:])
+    print(f"{'  navigation start -> data in hand':40} {statistics.median(loads[1:]):10.1f}")
     print(f"{'  build + draw (data in hand)':40} {render:10.1f}")
     print(f"{'  navigation start -> drawn':40} {total:10.1f} {WATERFALL_BAR_MS:7d}"
           f"{'  OVER' if total > WATERFALL_BAR_MS else ''}")

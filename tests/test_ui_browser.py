@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from ui_support import running, write_run
 
+from otel_sqlite.conventions import HARNESS_KIND, KIND_RUN, KIND_STEP
+from otel_sqlite.records import SpanRecord
+from otel_sqlite.store import Store
+
 pytest_plugins = ["ui_fixtures"]  # the example database and server fixtures
 
 CHROMIUM = os.environ.get("OTEL_SQLITE_CHROMIUM", "/usr/bin/chromium")
@@ -169,3 +173,30 @@ def test_an_unknown_run_is_a_not_found_page(page, ui_server):
     response = page.goto(ui_server.url + "run/00000000000000000000000000000000")
     assert response.status == 404
     expect(page.locator("#not-found h1")).to_have_text("Not found")
+
+
+def _write_wide_run(db: Path, steps: int) -> str:
+    trace, root, start = "0c" * 16, "0" * 15 + "1", 1_700_000_000 * 10**9
+    records = [SpanRecord(trace, root, "wide", start, start + steps * 10**6 + 1,
+                          attributes={HARNESS_KIND: KIND_RUN})]
+    records += [SpanRecord(trace, f"{n + 2:016x}", f"step {n}", start + n * 10**6,
+                           start + (n + 1) * 10**6, parent_span_id=root,
+                           attributes={HARNESS_KIND: KIND_STEP}) for n in range(steps)]
+    store = Store(db)
+    store.write(records)
+    store.close()
+    return trace
+
+
+def test_a_big_run_draws_only_the_rows_in_view_and_scrolls_to_the_last(page, tmp_path):
+    db = tmp_path / "wide.db"
+    trace = _write_wide_run(db, 3000)
+    with running(db) as server:
+        page.goto(f"{server.url}run/{trace}")
+        expect(page.locator(".wf-row").first).to_be_visible()
+        assert page.locator(".wf-row").count() < 100
+        page.locator(".wf-scroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        last = page.locator(".wf-row", has_text="step 2999")
+        expect(last).to_be_visible()
+        last.click()
+        expect(page.locator("#details .span-name")).to_have_text("step 2999")

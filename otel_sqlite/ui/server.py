@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 import posixpath
+import socket
 import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +24,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from otel_sqlite.errors import DatabaseError, NotFoundError, OtelSqliteError
 from otel_sqlite.ui import api
 from otel_sqlite.ui.pool import ReadOnlyPool
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
@@ -81,6 +85,8 @@ class UIServer(ThreadingHTTPServer):
         self.db_path = Path(db_path).absolute()
         self.pool = ReadOnlyPool(self.db_path)
         self.static = static_files()
+        if ":" in host:
+            self.address_family = socket.AF_INET6
         super().__init__((host, port), UIRequestHandler)
         self.allowed_hosts = _allowed_hosts(host, self.server_address[1])
 
@@ -129,6 +135,7 @@ class UIRequestHandler(BaseHTTPRequestHandler):
         self._respond(head=True)
 
     def _refuse_method(self) -> None:
+        self.close_connection = True  # its body is left unread
         self._send_json({"error": "the UI is read-only"}, HTTPStatus.METHOD_NOT_ALLOWED,
                         extra={"Allow": "GET, HEAD"})
 
@@ -182,6 +189,10 @@ class UIRequestHandler(BaseHTTPRequestHandler):
             self._send_json({"error": str(exc)}, HTTPStatus.SERVICE_UNAVAILABLE)
         except OtelSqliteError as exc:
             self._send_json({"error": str(exc)}, HTTPStatus.BAD_REQUEST)
+        except Exception as exc:  # our bug: say so, keep serving the other pages
+            logger.exception("otel-sqlite ui: %s failed", path)
+            self._send_json({"error": f"internal error ({type(exc).__name__}: {exc})"},
+                            HTTPStatus.INTERNAL_SERVER_ERROR)
         else:
             if isinstance(result, api.FileResponse):
                 self._send_file(result)
