@@ -37,9 +37,10 @@ def shoot(page, base: str, out: Path) -> None:
     page.locator("#details .log li[data-line]").first.wait_for()
     page.screenshot(path=out / "run.png")
 
-    page.goto(base + "search?q=zanzibar")
+    page.goto(base + "search?q=warning%20OR%20timeout%20OR%20assertion")
     page.locator("a.hit").first.wait_for()
     page.screenshot(path=out / "search.png")
+    page.goto(base + "search?q=zanzibar")
     page.locator("a.hit", has_text="stdout").click()
     page.locator("#details .log li.target").wait_for()
     page.screenshot(path=out / "log.png")

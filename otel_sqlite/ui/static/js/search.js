@@ -43,7 +43,7 @@ export async function searchPage(main, { params }) {
   }
   const terms = searchTerms(query);
   const hits = data.hits || [];
-  results.append(h("p", { class: "muted" }, hits.length ? `${hits.length}${data.more ? "+" : ""} hits, newest first` : "No hits."));
+  results.append(h("p", { class: "muted" }, hits.length ? `${hits.length}${data.more ? "+" : ""} hit${hits.length === 1 ? "" : "s"}, newest first` : "No hits."));
   for (const [runId, run] of group(hits)) {
     const spans = [];
     for (const [, span] of run.spans) {
