@@ -164,6 +164,7 @@ def bench_waterfall(folder: Path, chromium: str, repeat: int) -> None:
                     document.querySelector('.wf-tools button:nth-child(2)').click();
                     document.querySelector('.wf-tools button:nth-child(1)').click();
                     return performance.now() - t; }""")
+                page.wait_for_load_state("networkidle")  # the summary too, before the next
                 renders.append(render)
                 totals.append(total)
                 expands.append(expand)
