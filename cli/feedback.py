@@ -14,7 +14,8 @@ def warn_once() -> Callable[[str], None]:
     """A ``warn`` callback that prints its first message only.
 
     One broken database makes several failures (the in-flight row, the final row, the
-    artifact folder); the person needs one line about it, not a wall of them.
+    artifact folder); the person needs one line about it, not a wall of them. (A host
+    application logs once per cause instead: ``otel_sqlite.notices.WarnOnce``.)
     """
     said: list[str] = []
 
