@@ -11,7 +11,7 @@ from otel_sqlite import retention
 from otel_sqlite.errors import QuerySyntaxError, ReadOnlyError
 from otel_sqlite.queries.raw import run_sql
 from otel_sqlite.queries.stats import stats
-from otel_sqlite.schema import connect_readonly
+from otel_sqlite.schema import SCHEMA_VERSION, connect_readonly
 
 
 def _digest(path):
@@ -45,7 +45,8 @@ def test_sql_reports_bad_sql(example):
 
 def test_stats_counts_runs_and_sizes(example):
     found = stats(example)
-    assert (found["runs"], found["schema_version"], found["incomplete_runs"]) == (4, 2, 0)
+    assert (found["runs"], found["schema_version"], found["incomplete_runs"]) == (
+        4, SCHEMA_VERSION, 0)
     assert found["spans"] > found["runs"] and found["db_bytes"] > 0
     assert found["oldest_run"] < found["newest_run"]
 
