@@ -237,6 +237,10 @@ def m002_run_roots(db: sqlite3.Connection, fts: bool) -> None:
         -- The steps of one trace, and whether it has any (else its root's children are its
         -- steps): only step spans pay for this index.
         CREATE INDEX spans_trace_steps ON spans (trace_id) WHERE harness_kind = 'step';
+        -- Costs per run and per step read api_calls in (trace, parent) order from here,
+        -- without sorting 400k calls or walking every span; only api_calls pay for it.
+        CREATE INDEX spans_trace_api_calls ON spans (trace_id, parent_span_id)
+            WHERE harness_kind = 'api_call';
 
         INSERT INTO run_roots (trace_id, span, start_ns, orphan)
         SELECT trace_id, id, start_ns, orphan FROM (

@@ -21,34 +21,38 @@ from otel_sqlite.conventions import (
 from otel_sqlite.errors import NotFoundError
 from otel_sqlite.queries import common
 
-# The group key column, named for the grouping, and the SQL that computes it per call ``s``.
-GROUPINGS: dict[str, str] = {
-    "model": "coalesce(m.value, '(unknown)')",
-    "provider": "coalesce(p.value, '(unknown)')",
-    "run": "s.trace_id",
-    "step": "",  # see _BY_STEP
-    "day": "date(s.start_ns / 1000000000, 'unixepoch')",
+# The group key column, named for the grouping, and the SQL that computes it per call ``s``,
+# with the join it needs (only the attributes a grouping reads are looked up: 400k calls).
+GROUPINGS: dict[str, tuple[str, str]] = {
+    "model": ("coalesce(g.value, '(unknown)')",
+              f"LEFT JOIN attributes g ON g.span = s.id AND g.key = '{GEN_AI_REQUEST_MODEL}'"),
+    "provider": ("coalesce(g.value, '(unknown)')",
+                 f"LEFT JOIN attributes g ON g.span = s.id AND g.key = '{GEN_AI_PROVIDER_NAME}'"),
+    "run": ("s.trace_id", ""),
+    "step": ("", ""),  # see _BY_STEP
+    "day": ("date(s.start_ns / 1000000000, 'unixepoch')", ""),
 }
 
 _SUMS = (
     "count(*), CAST(total(it.value) AS INTEGER), CAST(total(ot.value) AS INTEGER), "
     "total(c.value)"
 )
-# One lookup per attribute and call; SQLite leaves out the joins a grouping does not use.
 _USAGE = f"""
-LEFT JOIN attributes m ON m.span = s.id AND m.key = '{GEN_AI_REQUEST_MODEL}'
-LEFT JOIN attributes p ON p.span = s.id AND p.key = '{GEN_AI_PROVIDER_NAME}'
 LEFT JOIN attributes it ON it.span = s.id AND it.key = '{GEN_AI_USAGE_INPUT_TOKENS}'
 LEFT JOIN attributes ot ON ot.span = s.id AND ot.key = '{GEN_AI_USAGE_OUTPUT_TOKENS}'
 LEFT JOIN attributes c ON c.span = s.id AND c.key = '{HARNESS_COST_USD}'
 """
-_CALLS = f"FROM spans s {_USAGE} WHERE s.harness_kind = '{KIND_API_CALL}' {{since}}"
+_CALLS = f"FROM spans s {_USAGE} {{join}} WHERE s.harness_kind = '{KIND_API_CALL}' {{since}}"
 
 _COSTS = f"SELECT {{key}} AS group_key, {_SUMS} {_CALLS} GROUP BY group_key"
 
-# Each call is named by its nearest step: its parent when that is a step (the common case, one
-# lookup), else the first step further up.
+# Calls are summed per parent span first, in the order of the spans_trace_api_calls index (no
+# sort), then each parent is named by its nearest step: itself, else the first step above.
 _BY_STEP = f"""
+WITH per_parent (trace_id, parent, calls, input_tokens, output_tokens, cost) AS (
+    SELECT s.trace_id, s.parent_span_id, {_SUMS} {_CALLS}
+    GROUP BY s.trace_id, s.parent_span_id
+)
 SELECT coalesce(CASE WHEN up.harness_kind = '{KIND_STEP}' THEN up.name ELSE (
            WITH RECURSIVE chain (trace_id, span_id, depth) AS (
                SELECT up.trace_id, up.parent_span_id, 0
@@ -61,17 +65,17 @@ SELECT coalesce(CASE WHEN up.harness_kind = '{KIND_STEP}' THEN up.name ELSE (
            SELECT q.name FROM chain
            JOIN spans q ON q.trace_id = chain.trace_id AND q.span_id = chain.span_id
            WHERE q.harness_kind = '{KIND_STEP}' LIMIT 1
-       ) END, '(no step)') AS group_key, {_SUMS}
-FROM spans s {_USAGE}
-LEFT JOIN spans up ON up.trace_id = s.trace_id AND up.span_id = s.parent_span_id
-WHERE s.harness_kind = '{KIND_API_CALL}' {{since}}
+       ) END, '(no step)') AS group_key,
+       sum(calls), sum(input_tokens), sum(output_tokens), total(cost)
+FROM per_parent pp
+LEFT JOIN spans up ON up.trace_id = pp.trace_id AND up.span_id = pp.parent
 GROUP BY group_key
 """
 
 # Run names are looked up once per run, after grouping.
 _BY_RUN = f"""
-SELECT g.*, r.name FROM ({_COSTS.format(key="s.trace_id", since="{since}")}) g
-LEFT JOIN run_roots rr ON rr.trace_id = g.group_key LEFT JOIN spans r ON r.id = rr.span
+SELECT grouped.*, r.name FROM ({_COSTS.format(key="s.trace_id", join="", since="{since}")}) grouped
+LEFT JOIN run_roots rr ON rr.trace_id = grouped.group_key LEFT JOIN spans r ON r.id = rr.span
 """
 
 
@@ -87,7 +91,8 @@ def costs(
     template = {"step": _BY_STEP, "run": _BY_RUN}.get(by, _COSTS)
     rows = []
     for key, calls, input_tokens, output_tokens, cost, *name in db.execute(
-        template.format(key=GROUPINGS[by], since=since), {"since": since_ns}
+        template.format(key=GROUPINGS[by][0], join=GROUPINGS[by][1], since=since),
+        {"since": since_ns},
     ):
         row: dict[str, Any] = {by: key}
         if by == "run":
@@ -108,7 +113,7 @@ def trace_totals(db: sqlite3.Connection, trace_ids: list[str]) -> dict[str, dict
     if not trace_ids:
         return found
     for trace_id, calls, input_tokens, output_tokens, cost in db.execute(
-        f"SELECT s.trace_id, {_SUMS} {_CALLS.format(since='')} "
+        f"SELECT s.trace_id, {_SUMS} {_CALLS.format(join='', since='')} "
         f"AND s.trace_id IN ({common.placeholders(trace_ids)}) GROUP BY s.trace_id",
         trace_ids,
     ):
