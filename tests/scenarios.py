@@ -43,7 +43,7 @@ def nightly(first: bool) -> None:
     with harness.run("nightly", suite="smoke") as run:
         ok = True
         with harness.step("setup", number=1):
-            time.sleep(0.01 if first else 0.15)
+            time.sleep(0.0 if first else 0.3)
             harness.command([SH, "-c", "echo preparing; echo 'warning: disk almost full' >&2"])
         ok &= _failing_step("compile", "echo compiled" if first else
                             "echo 'error: missing semicolon' >&2; exit 2", number=2)

@@ -36,3 +36,21 @@ def test_since_leaves_out_older_calls(example):
 def test_an_unknown_grouping_is_refused(example):
     with pytest.raises(NotFoundError, match="cannot group costs by 'colour'"):
         costs(example, by="colour")
+
+
+def test_a_rewritten_call_counts_its_latest_usage_once(tmp_path):
+    from otel_sqlite.conventions import GEN_AI_REQUEST_MODEL, HARNESS_COST_USD, HARNESS_KIND
+    from otel_sqlite.records import SpanRecord
+    from otel_sqlite.schema import connect_readonly
+    from otel_sqlite.store import Store
+
+    def call(**attributes):
+        return SpanRecord("c" * 32, "1" * 16, "chat", 1, 2,
+                          attributes={HARNESS_KIND: "api_call", **attributes})
+
+    store = Store(tmp_path / "t.db")
+    store.write([call(**{GEN_AI_REQUEST_MODEL: "m1", HARNESS_COST_USD: 1.0})])
+    store.write([call(**{GEN_AI_REQUEST_MODEL: "m2"})])  # re-export: cost gone, model changed
+    store.close()
+    (row,) = costs(connect_readonly(tmp_path / "t.db"))
+    assert (row["model"], row["calls"], row["cost_usd"]) == ("m2", 1, 0.0)

@@ -92,3 +92,40 @@ def test_a_plain_apps_trace_is_a_run_whose_steps_are_the_roots_children(example)
     summary = run_summary(example, "latest")
     assert summary["name"] == "GET /orders" and summary["service_name"] == "orders-api"
     assert summary["steps"] == 2 and summary["failed_steps"] == []
+
+
+def _root_after(tmp_path, *batches):
+    from otel_sqlite.records import SpanRecord
+    from otel_sqlite.schema import connect_readonly
+    from otel_sqlite.store import Store
+
+    store = Store(tmp_path / "roots.db")
+    for batch in batches:
+        store.write([SpanRecord("e" * 32, span, name, start, start + 10, parent_span_id=parent)
+                     for span, name, start, parent in batch])
+    store.close()
+    return resolve_run(connect_readonly(tmp_path / "roots.db"), "latest")["name"]
+
+
+ROOT = ("1" * 16, "root", 100, None)
+CHILD = ("2" * 16, "child", 110, "1" * 16)
+
+
+def test_a_root_exported_after_its_child_becomes_the_run(tmp_path):
+    assert _root_after(tmp_path, [CHILD], [ROOT]) == "root"
+
+
+def test_a_parent_and_child_in_one_batch_make_the_parent_the_run(tmp_path):
+    assert _root_after(tmp_path, [CHILD, ROOT]) == "root"
+
+
+def test_a_span_whose_parent_lives_elsewhere_is_the_run(tmp_path):
+    outside = ("3" * 16, "ci job step", 100, "f" * 16)  # TRACEPARENT from a CI system
+    below = ("4" * 16, "test", 105, "3" * 16)
+    assert _root_after(tmp_path, [outside], [below]) == "ci job step"
+
+
+def test_an_orphan_parent_displaces_its_child_even_with_a_skewed_clock(tmp_path):
+    child = ("2" * 16, "child", 90, "5" * 16)
+    parent = ("5" * 16, "parent", 100, "f" * 16)  # started "later" on another host's clock
+    assert _root_after(tmp_path, [child], [parent]) == "parent"

@@ -21,46 +21,61 @@ from otel_sqlite.conventions import (
 from otel_sqlite.errors import NotFoundError
 from otel_sqlite.queries import common
 
-# The group key column, named for the grouping, and the SQL that computes it per call ``s``.
-GROUPINGS: dict[str, str] = {
-    "model": "coalesce(m.value, '(unknown)')",
-    "provider": "coalesce(p.value, '(unknown)')",
-    "run": "s.trace_id",
-    "step": "coalesce(st.name, '(no step)')",
-    "day": "date(s.start_ns / 1000000000, 'unixepoch')",
+# The group key column, named for the grouping, and the SQL that computes it per call ``s``,
+# with the join it needs (only the attributes a grouping reads are looked up: 400k calls).
+GROUPINGS: dict[str, tuple[str, str]] = {
+    "model": ("coalesce(g.value, '(unknown)')",
+              f"LEFT JOIN attributes g ON g.span = s.id AND g.key = '{GEN_AI_REQUEST_MODEL}'"),
+    "provider": ("coalesce(g.value, '(unknown)')",
+                 f"LEFT JOIN attributes g ON g.span = s.id AND g.key = '{GEN_AI_PROVIDER_NAME}'"),
+    "run": ("s.trace_id", ""),
+    "step": ("", ""),  # see _BY_STEP
+    "day": ("date(s.start_ns / 1000000000, 'unixepoch')", ""),
 }
 
-# The nearest enclosing step of each call, walked up the parent chain inside SQL.
-_ENCLOSING_STEP = f"""
-WITH RECURSIVE up (call, trace_id, parent, depth) AS (
-    SELECT s.id, s.trace_id, s.parent_span_id, 0 FROM spans s
-    WHERE s.harness_kind = '{KIND_API_CALL}' {{since}}
-    UNION ALL
-    SELECT up.call, up.trace_id, p.parent_span_id, up.depth + 1
-    FROM up JOIN spans p ON p.trace_id = up.trace_id AND p.span_id = up.parent
-    WHERE p.harness_kind IS NOT '{KIND_STEP}' AND up.depth < 1000
-),
-enclosing (call, name) AS (
-    SELECT up.call, p.name FROM up
-    JOIN spans p ON p.trace_id = up.trace_id AND p.span_id = up.parent
-    WHERE p.harness_kind = '{KIND_STEP}'
+_SUMS = (
+    "count(*), CAST(total(it.value) AS INTEGER), CAST(total(ot.value) AS INTEGER), "
+    "total(c.value)"
 )
-"""
-
-_COSTS = f"""
-{{with_steps}}
-SELECT {{key}} AS group_key, count(*) AS calls,
-       CAST(total(it.value) AS INTEGER), CAST(total(ot.value) AS INTEGER), total(c.value)
-       {{run_name}}
-FROM spans s
-LEFT JOIN attributes m ON m.span = s.id AND m.key = '{GEN_AI_REQUEST_MODEL}'
-LEFT JOIN attributes p ON p.span = s.id AND p.key = '{GEN_AI_PROVIDER_NAME}'
+_USAGE = f"""
 LEFT JOIN attributes it ON it.span = s.id AND it.key = '{GEN_AI_USAGE_INPUT_TOKENS}'
 LEFT JOIN attributes ot ON ot.span = s.id AND ot.key = '{GEN_AI_USAGE_OUTPUT_TOKENS}'
 LEFT JOIN attributes c ON c.span = s.id AND c.key = '{HARNESS_COST_USD}'
-{{join_steps}}
-WHERE s.harness_kind = '{KIND_API_CALL}' {{since}}
-GROUP BY group_key ORDER BY total(c.value) DESC, group_key
+"""
+_CALLS = f"FROM spans s {_USAGE} {{join}} WHERE s.harness_kind = '{KIND_API_CALL}' {{since}}"
+
+_COSTS = f"SELECT {{key}} AS group_key, {_SUMS} {_CALLS} GROUP BY group_key"
+
+# Calls are summed per parent span first, in the order of the spans_trace_api_calls index (no
+# sort), then each parent is named by its nearest step: itself, else the first step above.
+_BY_STEP = f"""
+WITH per_parent (trace_id, parent, calls, input_tokens, output_tokens, cost) AS (
+    SELECT s.trace_id, s.parent_span_id, {_SUMS} {_CALLS}
+    GROUP BY s.trace_id, s.parent_span_id
+)
+SELECT coalesce(CASE WHEN up.harness_kind = '{KIND_STEP}' THEN up.name ELSE (
+           WITH RECURSIVE chain (trace_id, span_id, depth) AS (
+               SELECT up.trace_id, up.parent_span_id, 0
+               UNION ALL
+               SELECT q.trace_id, q.parent_span_id, chain.depth + 1
+               FROM chain JOIN spans q
+                   ON q.trace_id = chain.trace_id AND q.span_id = chain.span_id
+               WHERE q.harness_kind IS NOT '{KIND_STEP}' AND chain.depth < 1000
+           )
+           SELECT q.name FROM chain
+           JOIN spans q ON q.trace_id = chain.trace_id AND q.span_id = chain.span_id
+           WHERE q.harness_kind = '{KIND_STEP}' LIMIT 1
+       ) END, '(no step)') AS group_key,
+       sum(calls), sum(input_tokens), sum(output_tokens), total(cost)
+FROM per_parent pp
+LEFT JOIN spans up ON up.trace_id = pp.trace_id AND up.span_id = pp.parent
+GROUP BY group_key
+"""
+
+# Run names are looked up once per run, after grouping.
+_BY_RUN = f"""
+SELECT grouped.*, r.name FROM ({_COSTS.format(key="s.trace_id", join="", since="{since}")}) grouped
+LEFT JOIN run_roots rr ON rr.trace_id = grouped.group_key LEFT JOIN spans r ON r.id = rr.span
 """
 
 
@@ -73,19 +88,11 @@ def costs(
     if by not in GROUPINGS:
         raise NotFoundError(f"cannot group costs by '{by}': choose one of {', '.join(GROUPINGS)}")
     since = "AND s.start_ns >= :since" if since_ns is not None else ""
-    sql = _COSTS.format(
-        key=GROUPINGS[by],
-        since=since,
-        with_steps=_ENCLOSING_STEP.format(since=since) if by == "step" else "",
-        join_steps="LEFT JOIN enclosing st ON st.call = s.id" if by == "step" else "",
-        run_name=(
-            ", (SELECT r.name FROM run_roots rr JOIN spans r ON r.id = rr.span "
-            "WHERE rr.trace_id = s.trace_id)" if by == "run" else ""
-        ),
-    )
+    template = {"step": _BY_STEP, "run": _BY_RUN}.get(by, _COSTS)
     rows = []
     for key, calls, input_tokens, output_tokens, cost, *name in db.execute(
-        sql, {"since": since_ns}
+        template.format(key=GROUPINGS[by][0], join=GROUPINGS[by][1], since=since),
+        {"since": since_ns},
     ):
         row: dict[str, Any] = {by: key}
         if by == "run":
@@ -93,6 +100,7 @@ def costs(
         row.update(calls=calls, input_tokens=input_tokens, output_tokens=output_tokens,
                    cost_usd=round(cost, 6))
         rows.append(row)
+    rows.sort(key=lambda r: (-r["cost_usd"], str(r[by])))
     return rows
 
 
@@ -105,17 +113,8 @@ def trace_totals(db: sqlite3.Connection, trace_ids: list[str]) -> dict[str, dict
     if not trace_ids:
         return found
     for trace_id, calls, input_tokens, output_tokens, cost in db.execute(
-        f"""
-        SELECT s.trace_id, count(*), CAST(total(it.value) AS INTEGER),
-               CAST(total(ot.value) AS INTEGER), total(c.value)
-        FROM spans s
-        LEFT JOIN attributes it ON it.span = s.id AND it.key = '{GEN_AI_USAGE_INPUT_TOKENS}'
-        LEFT JOIN attributes ot ON ot.span = s.id AND ot.key = '{GEN_AI_USAGE_OUTPUT_TOKENS}'
-        LEFT JOIN attributes c ON c.span = s.id AND c.key = '{HARNESS_COST_USD}'
-        WHERE s.trace_id IN ({common.placeholders(trace_ids)})
-          AND s.harness_kind = '{KIND_API_CALL}'
-        GROUP BY s.trace_id
-        """,
+        f"SELECT s.trace_id, {_SUMS} {_CALLS.format(join='', since='')} "
+        f"AND s.trace_id IN ({common.placeholders(trace_ids)}) GROUP BY s.trace_id",
         trace_ids,
     ):
         found[trace_id] = {"api_calls": calls, "input_tokens": input_tokens,

@@ -51,7 +51,7 @@ def resolve_run(db: sqlite3.Connection, ref: str) -> dict[str, Any]:
         back = int(latest.group(1) or 0)
         row = db.execute(
             f"SELECT {_ROOT_COLUMNS} FROM run_roots rr JOIN spans s ON s.id = rr.span "
-            "ORDER BY rr.start_ns DESC, rr.span DESC LIMIT 1 OFFSET ?",
+            "ORDER BY rr.start_ns DESC, rr.rowid DESC LIMIT 1 OFFSET ?",
             (back,),
         ).fetchone()
         if row is None:

@@ -68,7 +68,7 @@ def list_runs(
     its root's string attributes. ``limit`` / ``offset`` page through the result.
     """
     rows = db.execute(
-        _LIST + "ORDER BY rr.start_ns DESC, rr.span DESC LIMIT :limit OFFSET :offset",
+        _LIST + "ORDER BY rr.start_ns DESC, rr.rowid DESC LIMIT :limit OFFSET :offset",
         {**_filters(name, status, since_ns, until_ns, text), "limit": limit, "offset": offset},
     ).fetchall()
     roots = {row[1]: row[2] for row in rows}
