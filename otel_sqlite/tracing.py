@@ -17,9 +17,14 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from otel_sqlite.conventions import ENV_OTLP_PROTOCOL, ENV_OTLP_TRACES_PROTOCOL
 from otel_sqlite.errors import OtelSqliteError
 from otel_sqlite.exporter import InFlightSpanProcessor, SQLiteSpanExporter
-
-ENV_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
-DEFAULT_EXPORTER = "sqlite"
+from otel_sqlite.exporter_choice import (
+    DEFAULT_EXPORTER,
+    ENV_TRACES_EXPORTER,
+    exporter_names,
+)
+from otel_sqlite.exporter_choice import (
+    sqlite_is_the_only_exporter as sqlite_is_the_only_exporter,
+)
 
 # Batch settings for the SQLite exporter, each overridable by its OTEL_BSP_* variable. The
 # stock 2048-span queue drops most spans of a tight loop while a slow exporter writes; a
@@ -29,15 +34,6 @@ BATCH_DEFAULTS = {
     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": ("max_export_batch_size", 4_096),
     "OTEL_BSP_SCHEDULE_DELAY": ("schedule_delay_millis", 200),
 }
-
-
-def exporter_names() -> list[str]:
-    raw = os.environ.get(ENV_TRACES_EXPORTER, DEFAULT_EXPORTER)
-    return [name.strip() for name in raw.split(",") if name.strip()]
-
-
-def sqlite_is_the_only_exporter() -> bool:
-    return exporter_names() == [DEFAULT_EXPORTER]
 
 
 # How the SDK's auto-configuration turns "otlp" into an entry point name.
