@@ -8,7 +8,7 @@ comes after the transaction commits), and (c) into the in-process SQLiteSpanExpo
 ``push`` of the served database into a second ``serve`` (a second database), and
 ``export otlp`` / ``import`` of it with the importer's peak memory.
 
-    python benchmarks/serve_ingest.py [--spans 20000] [--quick]
+    python benchmarks/serve_ingest.py [--spans 10000] [--quick]
 """
 
 from __future__ import annotations
@@ -134,10 +134,10 @@ def timed_cli(*args: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spans", type=int, default=20_000)
-    parser.add_argument("--quick", action="store_true", help="5,000 spans")
+    parser.add_argument("--spans", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="3,000 spans")
     args = parser.parse_args()
-    spans = 5_000 if args.quick else args.spans
+    spans = 3_000 if args.quick else args.spans
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         null = ThreadingHTTPServer(("127.0.0.1", 0), _Null)

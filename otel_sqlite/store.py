@@ -126,6 +126,8 @@ _INDEX_TEXT = (
     "INSERT INTO text_fts (rowid, text) SELECT id, text FROM text_lines "
     "WHERE span IN (SELECT value FROM json_each(?))"
 )
+# Resource / scope record objects whose row id is remembered (see Store._row_id).
+_MAX_KNOWN = 1024
 _CHILD_TABLES = ("text_lines", "artifacts", "attributes", "events", "links")
 
 
@@ -317,6 +319,9 @@ class Store:
     def _row_id(self, db: sqlite3.Connection, record: object, lookup: Callable) -> int:
         known = self._known.get(id(record))
         if known is None or known[0] is not record:
+            if len(self._known) >= _MAX_KNOWN:
+                # import and serve decode new record objects per request: stay bounded.
+                self._known.clear()
             known = self._known[id(record)] = (record, lookup(db, record))
         return known[1]
 
