@@ -43,12 +43,15 @@ def result_attributes(result: ProcessResult) -> dict[str, Any]:
 
 def artifact_attributes(output: CapturedFile) -> dict[str, Any]:
     """The attributes of the ``artifact`` event that tells any backend where a file is."""
-    return {
+    attributes: dict[str, Any] = {
         c.ARTIFACT_PATH: str(output.path),
         c.ARTIFACT_ROLE: output.role,
         c.ARTIFACT_SHA256: output.sha256,
         c.ARTIFACT_SIZE: output.size,
     }
+    if output.error:
+        attributes[c.ARTIFACT_ERROR] = output.error
+    return attributes
 
 
 def error_description(result: ProcessResult) -> str | None:

@@ -21,6 +21,8 @@ HARNESS_STEP_ATTEMPT = "harness.step.attempt"
 HARNESS_COST_USD = "harness.cost.usd"
 # A command stopped by ``exec --timeout`` (or ``command(timeout=)``): the limit, in seconds.
 HARNESS_TIMEOUT_SECONDS = "harness.timeout.seconds"
+# What the store cut to keep a span within its limits (see otel_sqlite.limits), never silently.
+HARNESS_TRUNCATED = "harness.truncated"
 
 # process.* (semantic conventions: process)
 PROCESS_COMMAND_ARGS = "process.command_args"
@@ -49,6 +51,8 @@ ARTIFACT_ROLE = "harness.artifact.role"
 ARTIFACT_SHA256 = "harness.artifact.sha256"
 ARTIFACT_SIZE = "harness.artifact.size"
 ARTIFACT_MEDIA_TYPE = "harness.artifact.media_type"
+# Why a captured file holds less than the process wrote (read-only folder, full disk).
+ARTIFACT_ERROR = "harness.artifact.error"
 ROLE_STDOUT = "stdout"
 ROLE_STDERR = "stderr"
 

@@ -8,6 +8,7 @@ records how far a file has come. A file written by a newer otel-sqlite is refuse
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from functools import cache
@@ -18,6 +19,8 @@ from otel_sqlite.errors import DatabaseError, NewerSchemaError
 # A writer waits this long for another writer's transaction before giving up; many short
 # transactions from several processes interleave well inside it.
 BUSY_TIMEOUT_MS = 30_000
+# Free space below which a failed write is reported as "the disk is full".
+_NEARLY_FULL_BYTES = 1 << 20
 
 Migration = Callable[[sqlite3.Connection, bool], None]
 MIGRATIONS: list[Migration] = []
@@ -342,6 +345,23 @@ def migrate(db: sqlite3.Connection, path: Path | str = "database") -> None:
         raise
 
 
+def _folder_problem(path: Path) -> str:
+    """Why SQLite could not use the files beside ``path``, when the folder says why.
+
+    SQLite reports a read-only folder or a full disk as "unable to open" or "disk I/O error":
+    it needs to create its -wal and -shm files next to the database even to read it.
+    """
+    folder = path.absolute().parent
+    try:
+        if not os.access(folder, os.W_OK):
+            return " (its folder is read-only)"
+        if shutil.disk_usage(folder).free < _NEARLY_FULL_BYTES:
+            return " (the disk is full)"
+    except OSError:
+        pass
+    return ""
+
+
 def describe_error(path: Path, exc: sqlite3.Error) -> str:
     """One sentence for a person, from SQLite's terse error text."""
     text = str(exc)
@@ -349,10 +369,9 @@ def describe_error(path: Path, exc: sqlite3.Error) -> str:
         return f"{path} is not an otel-sqlite database (or it is corrupt): {text}"
     if "readonly" in text or "read-only" in text:
         return f"{path} is read-only: {text}"
-    if "disk is full" in text or "disk I/O" in text:
-        return f"cannot write {path}: {text}"
-    if "unable to open" in text:
-        return f"cannot open {path}: {text}"
+    if "disk is full" in text or "disk I/O" in text or "unable to open" in text:
+        verb = "open" if "unable to open" in text else "write"
+        return f"cannot {verb} {path}{_folder_problem(path)}: {text}"
     if "locked" in text or "busy" in text:
         return f"{path} stayed locked by another writer for {BUSY_TIMEOUT_MS // 1000} s: {text}"
     return f"{path}: {text}"
@@ -390,6 +409,19 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     return db
 
 
+def _on_read_only_medium(path: Path) -> bool:
+    """Whether ``path`` sits on a read-only filesystem with no -wal file beside it.
+
+    Such a file can never change, and SQLite could not create the -shm file a WAL database
+    normally needs even for reading, so it is opened as immutable instead.
+    """
+    try:
+        read_only = bool(os.statvfs(path.absolute().parent).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+    return read_only and not path.with_name(path.name + "-wal").exists()
+
+
 def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """Open an existing database for reading only; a read never creates or changes a file."""
     path = Path(path)
@@ -397,9 +429,10 @@ def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
         raise DatabaseError(f"no database at {path} (record something first, or pass --db)")
     if path.is_dir():
         raise DatabaseError(f"{path} is a directory, not a database file")
+    options = "mode=ro&immutable=1" if _on_read_only_medium(path) else "mode=ro"
     try:
         db = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+            f"{path.resolve().as_uri()}?{options}", uri=True, isolation_level=None,
             check_same_thread=False,
         )
         _configure(db)
