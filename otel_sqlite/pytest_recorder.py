@@ -29,6 +29,8 @@ from opentelemetry.trace import Span, Status, StatusCode
 from otel_sqlite import conventions as c
 from otel_sqlite import harness
 from otel_sqlite.command_span import artifact_attributes
+from otel_sqlite.exporter import SQLiteSpanExporter
+from otel_sqlite.in_flight_watch import InFlightWatch
 from otel_sqlite.paths import default_db_path, resolve_db_path
 from otel_sqlite.process import CapturedFile
 from otel_sqlite.tracing import DEFAULT_EXPORTER, exporter_names
@@ -178,6 +180,10 @@ class Recorder:
             service_name=os.environ.get("OTEL_SERVICE_NAME") or "pytest",
         )
         self.tracer = self.provider.get_tracer("otel_sqlite.pytest")
+        self.watch = (
+            InFlightWatch(SQLiteSpanExporter(harness.database()))
+            if DEFAULT_EXPORTER in exporter_names() else None
+        )
         self.session = ExitStack()
         self.run_span: Span | None = None
         self.numbers: dict[str, int] = {}
@@ -249,10 +255,9 @@ class Recorder:
             return (yield)
         finally:
             if (attempt := item.stash.get(_attempt_key, None)) is not None:
-                del item.stash[_attempt_key]
                 attempt.span.set_attribute(c.HARNESS_TEST_OUTCOME, c.OUTCOME_INTERRUPTED)
                 attempt.span.set_status(Status(StatusCode.ERROR, "interrupted"))
-                attempt.scope.close()
+                self._end_attempt(item, attempt)
 
     # Later attempts (a rerun plugin running the protocol again) start with their setup.
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -280,6 +285,8 @@ class Recorder:
         if self.run_span is not None:
             self._finish_run(int(exitstatus))
         self.session.close()
+        if self.watch is not None:
+            self.watch.close()
         self.provider.force_flush()
         result = yield
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -303,17 +310,29 @@ class Recorder:
     def _start_attempt(self, item: pytest.Item) -> None:
         number = item.stash.get(_attempts_key, 0) + 1
         item.stash[_attempts_key] = number
-        scope = ExitStack()
-        span = scope.enter_context(
-            harness.step(item.nodeid, number=self.numbers.get(item.nodeid), attempt=number)
+        attributes = {
+            c.HARNESS_STEP_NUMBER: self.numbers.get(item.nodeid),
+            c.HARNESS_STEP_ATTEMPT: number,
+            c.HARNESS_TEST_WORKER: self.worker_id,
+            **attributes_of(item),
+        }
+        span = self.tracer.start_span(
+            item.nodeid, attributes={k: v for k, v in attributes.items() if v is not None}
         )
-        # Set after the start, so the row written while the test runs stays small (it is
-        # rewritten in full when the test ends): two writes per test are most of our cost.
-        span.set_attributes(attributes_of(item))
-        if self.worker_id is not None:
-            span.set_attribute(c.HARNESS_TEST_WORKER, self.worker_id)
-        attempt = _Attempt(span, scope, item.stash.get(_sections_key, 0))
-        item.stash[_attempt_key] = attempt
+        # The kind comes after the start, so the in-flight processor does not write every
+        # test when it starts: the watch writes the one test that runs long enough to matter.
+        span.set_attribute(c.HARNESS_KIND, c.KIND_STEP)
+        if self.watch is not None:
+            self.watch.watch(span)
+        scope = ExitStack()
+        scope.enter_context(trace.use_span(span, end_on_exit=True))
+        item.stash[_attempt_key] = _Attempt(span, scope, item.stash.get(_sections_key, 0))
+
+    def _end_attempt(self, item: pytest.Item, attempt: _Attempt) -> None:
+        del item.stash[_attempt_key]
+        if self.watch is not None:
+            self.watch.unwatch()
+        attempt.scope.close()
 
     def _record_phase(
         self, attempt: _Attempt, call: pytest.CallInfo[None], report: pytest.TestReport
@@ -357,8 +376,7 @@ class Recorder:
         sections = reports["teardown"].sections
         self._attach_output(span, sections[attempt.first_section:])
         item.stash[_sections_key] = len(sections)
-        del item.stash[_attempt_key]
-        attempt.scope.close()
+        self._end_attempt(item, attempt)
 
     def _attach_output(self, span: Span, sections: Sequence[tuple[str, str]]) -> None:
         texts = captured_sections(sections)

@@ -175,6 +175,18 @@ def test_a_test_names_its_code_and_parameters(recorded):
     assert attribute(db, span, "harness.test.param.discount") == 0.5
 
 
+def test_what_a_test_does_not_have_is_left_out_not_stored_empty(recorded):
+    db, _ = recorded
+    (span,) = step_ids(db, "test_checkout.py::test_empty_basket_costs_nothing")
+    assert attribute(db, span, "harness.test.function") == "test_empty_basket_costs_nothing"
+    assert rows(
+        db,
+        "SELECT a.key FROM attributes a JOIN spans s ON s.id = a.span WHERE s.span_id = ? "
+        "AND (a.value IS NULL OR a.key IN ('harness.test.class', 'harness.test.parameters'))",
+        span,
+    ) == []
+
+
 def test_a_skip_keeps_its_reason(recorded):
     db, _ = recorded
     (span,) = step_ids(db, "test_skips.py::test_card_payment")

@@ -1,9 +1,15 @@
 """Sessions that do not run their tests to the end: modules that fail to import or skip
-themselves whole, and a session interrupted in the middle of a test."""
+themselves whole, a session interrupted in the middle of a test, one killed outright."""
 
 from __future__ import annotations
 
-from pytest_plugin_support import rows, run_pytest
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from pytest_plugin_support import clean_env, rows, run_pytest
 
 
 def test_an_unimportable_module_is_an_error_step_and_a_skipped_module_a_skipped_one(tmp_path):
@@ -48,3 +54,36 @@ def test_an_interrupted_session_ends_the_running_test_as_interrupted(tmp_path):
     assert rows(db, "SELECT status, status_message FROM runs") == [
         ("error", "pytest: interrupted")
     ]
+
+
+def wait_for(db, sql: str, expected: list[tuple], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if rows(db, sql) == expected:
+                return
+        except sqlite3.OperationalError:
+            pass  # not created yet
+        time.sleep(0.05)
+    raise AssertionError(f"{sql} never gave {expected}")
+
+
+def test_a_session_killed_in_a_hanging_test_leaves_that_test_incomplete(tmp_path):
+    (tmp_path / "test_hang.py").write_text(
+        "import time\n\n"
+        "def test_quick():\n    pass\n\n"
+        "def test_hangs():\n    time.sleep(60)\n"
+    )
+    db = tmp_path / "runs.db"
+    session = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--otel-sqlite=runs.db"],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(db, "SELECT name, end_ns IS NULL FROM steps ORDER BY number",
+                 [("test_hang.py::test_quick", 0), ("test_hang.py::test_hangs", 1)])
+    finally:
+        session.send_signal(signal.SIGKILL)
+        session.wait()
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    assert rows(db, "SELECT status FROM runs") == [("incomplete",)]
