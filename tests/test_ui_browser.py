@@ -107,6 +107,14 @@ def test_the_costs_page_shows_the_totals_per_model(page, ui_server):
     expect(page.locator("#cost-chart rect")).to_have_count(2)
 
 
+def test_costs_by_run_link_to_each_run(page, ui_server):
+    page.goto(ui_server.url + "costs?by=run")
+    link = page.locator("#costs tbody a", has_text="agent-session")
+    expect(link).to_have_attribute("href", re.compile(r"^/run/[0-9a-f]{32}$"))
+    link.click()
+    expect(page.locator(".run-name")).to_have_text("agent-session")
+
+
 def test_hostile_names_render_as_text_and_run_no_script(page, ui_server):
     page.goto(ui_server.url)
     link = page.locator("#runs td.name a", has_text="alert(1)")
