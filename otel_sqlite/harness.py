@@ -7,6 +7,7 @@ convention attributes filled in, so the same harness reports to Jaeger when
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -44,11 +45,13 @@ from otel_sqlite.command_span import (
     error_description,
     result_attributes,
 )
+from otel_sqlite.notices import WarnOnce
 from otel_sqlite.paths import resolve_db_path, span_artifact_dir
 from otel_sqlite.process import ProcessResult, died_of_forwarded_signal, run_captured
 from otel_sqlite.tracing import build_provider
 
 _TRACER_NAME = "otel_sqlite.harness"
+_warn_once = WarnOnce(logging.getLogger(__name__))
 _lock = threading.Lock()
 _configured: _Configuration | None = None
 
@@ -242,6 +245,8 @@ def command(
             argv, out_dir, cwd=cwd, env=traceparent_env(span, env), timeout=timeout
         )
         record_process_result(span, result)
+    if result.capture_error:
+        _warn_once(result.capture_error, key=result.capture_error.split(":")[-1])
     if (signum := died_of_forwarded_signal(result)) is not None:
         signal.raise_signal(signum)
     done = CommandResult(

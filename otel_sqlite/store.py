@@ -50,24 +50,38 @@ _SPAN_COLUMNS = (
 )
 
 
-def _bulk_insert(table: str, columns: str) -> str:
+class _BulkInsert:
     """An INSERT of many rows passed as one JSON array of arrays.
 
     One statement per table and batch, instead of one sqlite3_step per row: each step releases
     and re-takes the GIL, and in a busy host process every re-take waits for the application
     thread, which made row-at-a-time writes several times slower inside BatchSpanProcessor.
+    Rows JSON cannot carry exactly (text holding NUL, which SQLite's JSON functions cut) are
+    bound one by one.
     """
-    count = len(columns.split(","))
-    picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
-    return f"INSERT INTO {table} ({columns}) SELECT {picks} FROM json_each(?)"
+
+    def __init__(self, table: str, columns: str) -> None:
+        count = len(columns.split(","))
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
+        self.bulk = f"INSERT INTO {table} ({columns}) SELECT {picks} FROM json_each(?)"
+        self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
+
+    def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        text = values.to_json(rows)
+        if "\\u0000" in text:
+            db.executemany(self.rowwise, rows)
+        else:
+            db.execute(self.bulk, (text,))
 
 
-_INSERT_SPANS = _bulk_insert("spans", "id, " + _SPAN_COLUMNS)
-_ATTRIBUTE_COLUMNS = "span, key, value, type"
-_INSERT_ATTRIBUTES = _bulk_insert("attributes", _ATTRIBUTE_COLUMNS)
-_INSERT_ATTRIBUTES_ROWWISE = f"INSERT INTO attributes ({_ATTRIBUTE_COLUMNS}) VALUES (?, ?, ?, ?)"
-_INSERT_EVENTS = _bulk_insert("events", "span, name, time_ns, attributes, dropped_attributes_count")
-_INSERT_LINKS = _bulk_insert(
+_insert_spans = _BulkInsert("spans", "id, " + _SPAN_COLUMNS)
+_insert_attributes = _BulkInsert("attributes", "span, key, value, type")
+_insert_events = _BulkInsert(
+    "events", "span, name, time_ns, attributes, dropped_attributes_count"
+)
+_insert_links = _BulkInsert(
     "links", "span, trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count"
 )
 _UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
@@ -241,12 +255,11 @@ class Store:
                     (span, link.trace_id, link.span_id, link.trace_state, link.flags,
                      values.to_json(dict(link.attributes)), link.dropped_attributes_count)
                 )
-        to_json = values.to_json
-        db.execute(_INSERT_SPANS, (to_json(span_rows),))
-        db.execute(_INSERT_ATTRIBUTES, (to_json(attribute_rows),))
-        db.executemany(_INSERT_ATTRIBUTES_ROWWISE, byte_attribute_rows)
-        db.execute(_INSERT_EVENTS, (to_json(event_rows),))
-        db.execute(_INSERT_LINKS, (to_json(link_rows),))
+        _insert_spans(db, span_rows)
+        _insert_attributes(db, attribute_rows)
+        db.executemany(_insert_attributes.rowwise, byte_attribute_rows)
+        _insert_events(db, event_rows)
+        _insert_links(db, link_rows)
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
         if self._fts and written:
