@@ -7,7 +7,8 @@ import gzip
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -16,6 +17,10 @@ from otel_sqlite.cli.reading import open_db, since_ns, since_option
 from otel_sqlite.paths import resolve_db_path
 from otel_sqlite.queries.records import Selection
 from otel_sqlite.queries.resolve import resolve_run
+
+if TYPE_CHECKING:
+    from otel_sqlite.receiver import OtlpServer
+    from otel_sqlite.ui.server import UIServer
 
 
 def runs_argument(fn):  # noqa: ANN001, ANN201 - a click decorator
@@ -168,6 +173,22 @@ def push(runs: tuple[str, ...], endpoint: str | None, headers: dict, since: str 
         click.echo(f"warning: {result.cursor_error}", err=True)
 
 
+def _start_ui(path: Path, host: str, port: int, receiver_server: OtlpServer) -> UIServer:
+    """The web UI over the same database, on its own port and thread (``serve --ui``)."""
+    import threading
+
+    from otel_sqlite.ui.server import UIServer
+
+    try:
+        ui_server = UIServer(path, host, port)
+    except OSError as exc:
+        receiver_server.stop()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    threading.Thread(target=ui_server.serve_forever, daemon=True).start()
+    click.echo(f"web UI on {ui_server.url}", err=True)
+    return ui_server
+
+
 @click.command(name="serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback exposes the database.")
@@ -177,9 +198,11 @@ def push(runs: tuple[str, ...], endpoint: str | None, headers: dict, since: str 
               help="Largest request body accepted, as sent (default 16 MiB).")
 @click.option("--max-decompressed-bytes", type=click.IntRange(1), default=None,
               help="Largest request body accepted once decompressed (default 64 MiB).")
+@click.option("--ui", "ui_port", type=click.IntRange(0, 65535), default=None,
+              help="Also serve the web UI (read-only) on this port, in the same process.")
 @db_option
 def serve(host: str, port: int, max_body_bytes: int | None,
-          max_decompressed_bytes: int | None, db: str | None) -> None:
+          max_decompressed_bytes: int | None, ui_port: int | None, db: str | None) -> None:
     """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON) into the database.
 
     Point any OTel SDK at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:PORT. Ctrl-C or
@@ -200,6 +223,8 @@ def serve(host: str, port: int, max_body_bytes: int | None,
         store.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
+    ui_server = _start_ui(path, host, ui_port, server) if ui_port is not None else None
+
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
@@ -210,6 +235,9 @@ def serve(host: str, port: int, max_body_bytes: int | None,
     except KeyboardInterrupt:
         pass
     finally:
+        if ui_server is not None:
+            ui_server.shutdown()
+            ui_server.server_close()
         server.stop()
     stats = server.stats
     click.echo(

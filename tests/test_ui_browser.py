@@ -85,6 +85,24 @@ def test_clicking_the_failed_step_shows_its_stderr_with_the_error_line(page, ui_
     expect(log.locator("li[data-line='1'] .tx")).to_have_text("assertion failed: 2 != 3")
 
 
+def test_a_failed_run_opens_at_its_innermost_failed_step(page, ui_server):
+    page.goto(ui_server.url)
+    page.locator("#runs tbody tr", has_text="nightly").first.get_by_role("link").click()
+    expect(page.locator("#details .span-name")).to_have_text("compile")
+    expect(page.locator('#details .log[data-role="stderr"] li[data-line="1"] .tx')).to_have_text(
+        "error: missing semicolon")
+
+
+def test_searching_from_a_run_page_keeps_to_that_run(page, ui_server):
+    page.goto(ui_server.url)
+    page.locator("#runs tbody tr", has_text="nightly").last.get_by_role("link").click()
+    run_id = page.url.split("/run/")[1].split("?")[0]
+    page.locator("#run-search input").fill("warning")
+    page.locator("#run-search input").press("Enter")
+    expect(page.locator("section.hit-run")).to_have_count(1)
+    expect(page.locator("section.hit-run")).to_have_attribute("data-run-id", run_id)
+
+
 def test_search_for_a_word_from_stdout_opens_the_log_at_its_line(page, ui_server):
     page.goto(ui_server.url + "search")
     page.locator("#search-form input").fill("zanzibar")
@@ -105,6 +123,14 @@ def test_the_costs_page_shows_the_totals_per_model(page, ui_server):
     expect(row.locator("td").nth(4)).to_have_text("$0.0135")
     expect(page.locator("#costs tfoot td").nth(3)).to_have_text("$0.0235")
     expect(page.locator("#cost-chart rect")).to_have_count(2)
+
+
+def test_costs_by_run_link_to_each_run(page, ui_server):
+    page.goto(ui_server.url + "costs?by=run")
+    link = page.locator("#costs tbody a", has_text="agent-session")
+    expect(link).to_have_attribute("href", re.compile(r"^/run/[0-9a-f]{32}$"))
+    link.click()
+    expect(page.locator(".run-name")).to_have_text("agent-session")
 
 
 def test_hostile_names_render_as_text_and_run_no_script(page, ui_server):

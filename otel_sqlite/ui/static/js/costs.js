@@ -8,7 +8,7 @@ import * as fmt from "./format.js";
 const GROUPS = [["model", "Model"], ["provider", "Provider"], ["day", "Day"], ["run", "Run"], ["step", "Step"]];
 
 function keyOf(row, by) {
-  if (by === "run") return row.name ? `${row.name} (${String(row.run_id).slice(0, 8)})` : String(row.run_id);
+  if (by === "run") return row.name ? `${row.name} (${String(row.run).slice(0, 8)})` : String(row.run);
   return row[by] === null || row[by] === undefined ? "(none)" : String(row[by]);
 }
 
@@ -58,7 +58,7 @@ export async function costsPage(main, { params }) {
     h("table", { class: "costs", id: "costs" },
       h("thead", null, h("tr", null, [GROUPS.find(([v]) => v === by)[1], "Calls", "Input tokens", "Output tokens", "Cost"].map((c) => h("th", null, c)))),
       h("tbody", null, rows.map((r) => h("tr", { dataset: { key: keyOf(r, by) } },
-        h("td", null, by === "run" && r.run_id ? h("a", { href: `/run/${r.run_id}`, "data-nav": true }, keyOf(r, by)) : keyOf(r, by)),
+        h("td", null, by === "run" ? h("a", { href: `/run/${r.run}`, "data-nav": true }, keyOf(r, by)) : keyOf(r, by)),
         cells(r)))),
       h("tfoot", null, h("tr", { class: "total" }, h("th", null, "Total"), cells(total)))));
   return null;

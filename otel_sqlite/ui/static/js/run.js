@@ -6,8 +6,20 @@ import * as fmt from "./format.js";
 import { statusBadge } from "./runs.js";
 import { Waterfall } from "./waterfall.js";
 import { showDetails } from "./details.js";
+import { navigate } from "./app.js";
 
 const POLL_MS = 2000;
+
+// The first failed step, followed down into its failed sub-steps: the one that says why.
+function innermostFailedStep(spans) {
+  const failed = (s) => s.status === "error" && s.harness_kind === "step";
+  let index = spans.findIndex(failed);
+  if (index < 0) return null;
+  for (let i = index + 1; i < spans.length && spans[i].depth > spans[index].depth; i++) {
+    if (failed(spans[i])) index = i;
+  }
+  return spans[index];
+}
 
 // The command spans below `spanId` (spans come in tree order: a subtree is contiguous).
 function commandsUnder(spans, spanId) {
@@ -46,11 +58,17 @@ export async function runPage(main, { run, params }) {
   const head = h("div", { class: "run-summary" }, summaryView(summary));
   const panel = h("aside", { class: "details", id: "details" },
     h("p", { class: "muted" }, "Click a span to see its attributes, events and output."));
+  const find = h("form", { class: "wf-find", id: "run-search" },
+    h("input", { name: "q", type: "search", placeholder: "Search this run's output…" }));
+  find.addEventListener("submit", (event) => {
+    event.preventDefault();
+    navigate(url("/search", { q: find.elements.q.value, run: summary.run_id }));
+  });
   const tools = h("div", { class: "wf-tools" },
     h("button", { type: "button", onclick: () => waterfall.setAll(true) }, "Expand all"),
     h("button", { type: "button", onclick: () => waterfall.setAll(false) }, "Collapse all"),
     h("a", { href: url("/compare", { b: summary.run_id }), "data-nav": true, class: "button" }, "Compare with an earlier run"),
-    h("span", { class: "muted count" }, `${fmt.count(tree.spans.length)} spans`));
+    h("span", { class: "muted count" }, `${fmt.count(tree.spans.length)} spans`), find);
   const left = h("div", { class: "wf-pane" }, tools);
   main.append(head, h("div", { class: "run-body" }, left, panel));
   let spans = tree.spans;
@@ -71,8 +89,8 @@ export async function runPage(main, { run, params }) {
   if (focus && waterfall.reveal(focus)) {
     details(focus, { stream: params.get("stream"), artifact: params.get("artifact"), line: params.get("line"), query: params.get("q") });
   } else {
-    const failed = tree.spans.find((s) => s.status === "error" && s.harness_kind === "step");
-    if (failed) waterfall.reveal(failed.span_id);
+    const failed = innermostFailedStep(tree.spans);
+    if (failed && waterfall.reveal(failed.span_id)) details(failed.span_id);
   }
 
   get(`runs/${summary.run_id}`).then((full) => clear(head).append(...summaryView(full))).catch(() => {});

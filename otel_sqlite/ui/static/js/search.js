@@ -24,9 +24,11 @@ function hitLink(hit, query) {
 
 export async function searchPage(main, { params }) {
   const query = params.get("q") || "";
+  const run = params.get("run") || "";
   const input = h("input", { name: "q", type: "search", placeholder: "Words from any log or span, e.g. timeout", value: query, autofocus: true });
-  const form = h("form", { class: "filters", id: "search-form" }, input, h("button", { type: "submit" }, "Search"));
-  form.addEventListener("submit", (event) => { event.preventDefault(); navigate(url("/search", { q: input.value })); });
+  const form = h("form", { class: "filters", id: "search-form" }, input, h("button", { type: "submit" }, "Search"),
+    run ? h("span", { class: "muted" }, "in one run · ", h("a", { href: url("/search", { q: query }), "data-nav": true }, "search every run")) : null);
+  form.addEventListener("submit", (event) => { event.preventDefault(); navigate(url("/search", { q: input.value, run })); });
   main.append(h("h1", null, "Search"), form);
   if (!query) {
     main.append(h("p", { class: "muted" }, "Full-text search over every captured stdout / stderr line and every span's name, attributes and events."));
@@ -36,7 +38,7 @@ export async function searchPage(main, { params }) {
   main.append(results);
   let data;
   try {
-    data = await get("search", { q: query, limit: 200 });
+    data = await get("search", { q: query, run, limit: 200 });
   } catch (error) {
     results.append(h("p", { class: "error" }, error.message));
     return null;

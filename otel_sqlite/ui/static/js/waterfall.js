@@ -11,7 +11,7 @@ const ICON = { ok: "✓", error: "✗", incomplete: "◐" };
 // Room left after the last known moment when spans are open, so their bars stay visible.
 const OPEN_MARGIN = 0.1;
 
-function groupRetries(children) {
+function groupRetries(children, parentId) {
   const byName = new Map();
   for (const node of children) {
     if (node.span.attempt === null || node.span.attempt === undefined) continue;
@@ -30,7 +30,7 @@ function groupRetries(children) {
     const last = attempts[attempts.length - 1].span;
     for (const a of attempts) a.attemptOf = true;
     result.push({
-      id: `retries:${last.span_id}`,
+      id: `retries:${parentId}:${node.span.name}`,  // stable while attempts arrive
       span: last,
       attempts,
       children: attempts,
@@ -52,7 +52,7 @@ export function buildTree(spans) {
   for (const node of nodes.values()) {
     if (node.children.length > 1) {
       node.children.sort((a, b) => a.span.offset_ms - b.span.offset_ms);
-      node.children = groupRetries(node.children);
+      node.children = groupRetries(node.children, node.id);
     }
   }
   roots.sort((a, b) => a.span.offset_ms - b.span.offset_ms);
