@@ -18,6 +18,27 @@ from otel_sqlite.errors import OtelSqliteError
 COMMANDS: dict[str, str] = {
     "demo": "demo_cmd:demo",
     "init": "admin:init",
+    "exec": "exec_cmd:exec_command",
+    "run": "run_cmd:run",
+    "runs": "runs_cmd:runs_cmd",
+    "summary": "runs_cmd:summary_cmd",
+    "steps": "runs_cmd:steps_cmd",
+    "failures": "runs_cmd:failures_cmd",
+    "logs": "runs_cmd:logs_cmd",
+    "show": "show_cmd:show_cmd",
+    "search": "report_cmd:search_cmd",
+    "timings": "report_cmd:timings_cmd",
+    "costs": "report_cmd:costs_cmd",
+    "diff": "report_cmd:diff_cmd",
+    "flaky": "report_cmd:flaky_cmd",
+    "export": "export_cmd:export",
+    "sql": "db_cmd:sql_cmd",
+    "stats": "db_cmd:stats_cmd",
+    "prune": "db_cmd:prune_cmd",
+    "vacuum": "db_cmd:vacuum_cmd",
+    "import": "interop_cmd:import_otlp",
+    "push": "interop_cmd:push",
+    "serve": "interop_cmd:serve",
 }
 
 

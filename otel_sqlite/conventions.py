@@ -19,8 +19,12 @@ IN_FLIGHT_KINDS = frozenset({KIND_RUN, KIND_STEP, KIND_COMMAND})
 HARNESS_STEP_NUMBER = "harness.step.number"
 HARNESS_STEP_ATTEMPT = "harness.step.attempt"
 HARNESS_COST_USD = "harness.cost.usd"
+# A command stopped by ``exec --timeout`` (or ``command(timeout=)``): the limit, in seconds.
+HARNESS_TIMEOUT_SECONDS = "harness.timeout.seconds"
 # What the store cut to keep a span within its limits (see otel_sqlite.limits), never silently.
 HARNESS_TRUNCATED = "harness.truncated"
+# Why a command's captured output is incomplete or missing (read-only folder, full disk).
+HARNESS_CAPTURE_ERROR = "harness.capture.error"
 
 # process.* (semantic conventions: process)
 PROCESS_COMMAND_ARGS = "process.command_args"
@@ -49,8 +53,6 @@ ARTIFACT_ROLE = "harness.artifact.role"
 ARTIFACT_SHA256 = "harness.artifact.sha256"
 ARTIFACT_SIZE = "harness.artifact.size"
 ARTIFACT_MEDIA_TYPE = "harness.artifact.media_type"
-# Why a captured file holds less than the process wrote (read-only folder, full disk).
-ARTIFACT_ERROR = "harness.artifact.error"
 ROLE_STDOUT = "stdout"
 ROLE_STDERR = "stderr"
 
@@ -65,3 +67,16 @@ ENV_TRACEPARENT = "TRACEPARENT"
 ENV_TRACESTATE = "TRACESTATE"
 # Where the database lives unless told otherwise.
 ENV_DB = "OTEL_SQLITE_DB"
+# What ``run start`` exports for ``run end``: the run span's ids, name, start and attributes.
+ENV_RUN = "OTEL_SQLITE_RUN"
+# Standard OTel SDK variables that exec / run read without the SDK.
+ENV_SERVICE_NAME = "OTEL_SERVICE_NAME"
+ENV_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+# The standard OTLP exporter settings (OTel spec: OTLP exporter configuration), which push and
+# the tracing set-up read as the SDK's own OTLP exporter does.
+ENV_OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+ENV_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+ENV_OTLP_TRACES_HEADERS = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+ENV_OTLP_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
+ENV_OTLP_TRACES_PROTOCOL = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+ENV_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"

@@ -21,3 +21,21 @@ class NotFoundError(OtelSqliteError):
 
 class SearchUnavailableError(OtelSqliteError):
     """The SQLite build lacks FTS5, so full-text search cannot work (everything else does)."""
+
+
+class AmbiguousError(OtelSqliteError):
+    """A prefix names more than one run or span; the message lists a few to choose from."""
+
+
+class QuerySyntaxError(OtelSqliteError):
+    """A search or SQL query the database cannot parse; the message says how to fix it."""
+
+
+class ReadOnlyError(OtelSqliteError):
+    """A read-only command was asked to change the database; nothing was changed."""
+class OtlpError(OtelSqliteError):
+    """An OTLP payload (protobuf or JSON) that cannot be decoded as the OTLP spec defines it."""
+
+
+class PushError(OtelSqliteError):
+    """An OTLP endpoint refused the spans or stayed unreachable after every retry."""

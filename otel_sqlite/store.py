@@ -48,9 +48,39 @@ _SPAN_COLUMNS = (
     "status_code, status_message, resource_id, scope_id, trace_state, trace_flags, "
     "dropped_attributes_count, dropped_events_count, dropped_links_count"
 )
-_INSERT_SPAN = (
-    f"INSERT INTO spans (id, {_SPAN_COLUMNS}) "
-    f"VALUES (?, {', '.join('?' * len(_SPAN_COLUMNS.split(',')))})"
+
+
+class _Insert:
+    """The two ways to insert many rows into one table.
+
+    In bulk, one statement per table and batch with the rows passed as one JSON array of
+    arrays, instead of one sqlite3_step per row: each step releases and re-takes the GIL, and
+    in a busy host process every re-take waits for the application thread, which made
+    row-at-a-time writes several times slower inside BatchSpanProcessor. Row by row for rows
+    JSON cannot carry: bytes, and text holding NUL, which SQLite's JSON functions cut short.
+    """
+
+    def __init__(self, table: str, columns: str) -> None:
+        count = len(columns.split(","))
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
+        self.bulk = f"INSERT INTO {table} ({columns}) SELECT {picks} FROM json_each(?)"
+        self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
+
+    def rows(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        text = values.to_json(rows)
+        if "\\u0000" in text:
+            db.executemany(self.rowwise, rows)
+        else:
+            db.execute(self.bulk, (text,))
+
+
+_SPANS = _Insert("spans", "id, " + _SPAN_COLUMNS)
+_ATTRIBUTES = _Insert("attributes", "span, key, value, type")
+_EVENTS = _Insert("events", "span, name, time_ns, attributes, dropped_attributes_count")
+_LINKS = _Insert(
+    "links", "span, trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count"
 )
 _UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
     _SPAN_COLUMNS, ", ".join("?" * len(_SPAN_COLUMNS.split(",")))
@@ -71,6 +101,11 @@ SELECT s.id, NULL, 0, substr(s.name
 FROM spans AS s WHERE s.id IN (SELECT value FROM json_each(?))
 """
 _INSERT_TEXT = "INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)"
+# One statement per write, not a trigger per line: see schema.m002_index_text_per_statement.
+_INDEX_TEXT = (
+    "INSERT INTO text_fts (rowid, text) SELECT id, text FROM text_lines "
+    "WHERE span IN (SELECT value FROM json_each(?))"
+)
 _CHILD_TABLES = ("text_lines", "artifacts", "attributes", "events", "links")
 
 
@@ -180,7 +215,7 @@ class Store:
         link_rows: list[tuple] = []
         artifact_events: list[tuple[int, Mapping]] = []
         written: list[int] = []
-        scalar_names = values.SCALAR_TYPE_NAMES
+        byte_attribute_rows: list[tuple] = []  # JSON cannot carry bytes; bound row by row
         for key, record in batch.items():
             row = self._span_row(db, record)
             found = existing.get(key)
@@ -196,12 +231,11 @@ class Store:
                     db.execute(f"DELETE FROM {table} WHERE span = ?", (span,))
             written.append(span)
             for name, value in record.attributes.items():
-                type_name = scalar_names.get(type(value))
-                attribute_rows.append(
-                    (span, name, value, type_name)
-                    if type_name
-                    else (span, name, *values.encode(value))
-                )
+                row = (span, name, *values.encode(value))
+                if type(row[2]) is not bytes:
+                    attribute_rows.append(row)
+                else:
+                    byte_attribute_rows.append(row)
             for event in record.events:
                 event_rows.append(
                     (span, event.name, event.time_ns, values.to_json(dict(event.attributes)),
@@ -214,24 +248,17 @@ class Store:
                     (span, link.trace_id, link.span_id, link.trace_state, link.flags,
                      values.to_json(dict(link.attributes)), link.dropped_attributes_count)
                 )
-        db.executemany(_INSERT_SPAN, span_rows)
-        db.executemany(
-            "INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)", attribute_rows
-        )
-        db.executemany(
-            "INSERT INTO events (span, name, time_ns, attributes, dropped_attributes_count) "
-            "VALUES (?, ?, ?, ?, ?)",
-            event_rows,
-        )
-        db.executemany(
-            "INSERT INTO links (span, trace_id, span_id, trace_state, flags, attributes, "
-            "dropped_attributes_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            link_rows,
-        )
+        _SPANS.rows(db, span_rows)
+        _ATTRIBUTES.rows(db, attribute_rows)
+        db.executemany(_ATTRIBUTES.rowwise, byte_attribute_rows)
+        _EVENTS.rows(db, event_rows)
+        _LINKS.rows(db, link_rows)
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
         if self._fts and written:
-            db.execute(_INSERT_SPAN_TEXT, (values.to_json(written),))
+            spans = values.to_json(written)
+            db.execute(_INSERT_SPAN_TEXT, (spans,))
+            db.execute(_INDEX_TEXT, (spans,))
         return len(written)
 
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from otel_sqlite.schema import connect_readonly
 
 # Variables that would leak a developer's own setup into the tests.
 _ISOLATED = ("TRACEPARENT", "TRACESTATE", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME",
@@ -56,3 +59,45 @@ def query(db_path: Path):
             db.close()
 
     return run
+
+
+SCENARIOS = Path(__file__).with_name("scenarios.py")
+
+
+@pytest.fixture(scope="session")
+def example_db_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("example")
+    db = folder / "example.db"
+    env = {k: v for k, v in os.environ.items() if k not in _ISOLATED}
+    subprocess.run([sys.executable, str(SCENARIOS), str(db)], cwd=folder, check=True,
+                   capture_output=True, env=env)
+    return db
+
+
+@pytest.fixture
+def example_db(example_db_master: Path, tmp_path: Path) -> Path:
+    """A private copy of the example database (and its artifacts) for one test."""
+    shutil.copytree(example_db_master.parent, tmp_path / "example")
+    return tmp_path / "example" / "example.db"
+
+
+@pytest.fixture(scope="session")
+def example(example_db_master: Path):
+    """A read-only connection to the shared example database, for tests that only read."""
+    db = connect_readonly(example_db_master)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def tracer(tmp_path: Path):
+    """An SDK tracer whose spans go straight into ``tmp_path / "sdk.db"`` (no harness)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_sqlite.exporter import SQLiteSpanExporter
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(SQLiteSpanExporter(tmp_path / "sdk.db")))
+    yield provider.get_tracer("tests")
+    provider.shutdown()

@@ -1,0 +1,270 @@
+"""Times every read-side query on a big database: prints the median milliseconds of each.
+
+    python benchmarks/queries.py                 # 1M spans / 10k runs / 500k output lines
+    python benchmarks/queries.py --scale 0.1     # a tenth of that, for a quick look
+    python benchmarks/queries.py --write-cost    # also: store write rate with / without m003
+
+The database is built directly with SQL (through the real schema, so the triggers that keep
+``run_roots`` and the FTS index fire) in one transaction, and kept at ``--db`` so a second
+run skips the build. Per run (101 spans): a root, 20 steps with two commands and two
+api_calls each; 5 commands have stdout/stderr files of 5 lines each (50 lines); 10 % of runs
+fail one step. Bars (2-core machine): runs, summary, show, search
+<= 300 ms; timings by name and costs <= 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from otel_sqlite import artifacts, values
+from otel_sqlite.conventions import (
+    ARTIFACT_EVENT,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    HARNESS_COST_USD,
+    HARNESS_KIND,
+    HARNESS_STEP_NUMBER,
+    PROCESS_COMMAND_ARGS,
+    PROCESS_EXIT_CODE,
+)
+from otel_sqlite.queries import costs, diff, failures, flaky, runs, search, spans, stats, steps
+from otel_sqlite.queries import timings as timing_queries
+from otel_sqlite.schema import connect, connect_readonly
+
+RUNS = 10_000
+STEPS = 20
+LOGGED_STEPS = 5
+LINES = 5
+RUN_NAMES = 20
+MODELS = (("claude-sonnet-4", "anthropic"), ("gpt-4o", "openai"), ("gemini-2.5", "google"))
+WORDS = ("info", "compiling", "module", "ok", "linking", "cache", "hit", "fetch")
+RARE = "zanzibar"  # appears in about one line in 50,000
+
+
+def _spans_of_run(rng: random.Random, run: int, start_ns: int, ids: dict[str, int]):
+    """Rows for spans, attributes, events, artifacts, text lines of one run."""
+    trace = f"{rng.getrandbits(128):032x}"
+    failing = rng.random() < 0.1
+    failed_step = rng.randrange(STEPS) if failing else -1
+    root_id = ids["span"] = ids["span"] + 1
+    root_span = f"{rng.getrandbits(64):016x}"
+    t = start_ns
+    span_rows, attrs, texts, files = [], [], [], []
+    child_rows = []
+    for number in range(STEPS):
+        step_ns = rng.randint(500, 5_000) * 1_000_000
+        step_id = ids["span"] = ids["span"] + 1
+        step_span = f"{rng.getrandbits(64):016x}"
+        error = number == failed_step
+        child_rows.append((step_id, trace, step_span, root_span, f"step-{number}", "step", t,
+                           t + step_ns, "ERROR" if error else "UNSET",
+                           "exit code 1" if error else ""))
+        attrs += [(step_id, HARNESS_KIND, "step", "string"),
+                  (step_id, HARNESS_STEP_NUMBER, number + 1, "int")]
+        texts.append((step_id, None, 0, f"step-{number} step"))
+        for command in range(2):
+            command_id = ids["span"] = ids["span"] + 1
+            argv = ["make", f"target-{number}-{command}"]
+            fails = error and command == 1
+            child_rows.append((command_id, trace, f"{rng.getrandbits(64):016x}", step_span,
+                               " ".join(argv), "command", t + 1000 + command,
+                               t + step_ns // 2, "ERROR" if fails else "UNSET",
+                               "exit code 1" if fails else ""))
+            attrs += [(command_id, HARNESS_KIND, "command", "string"),
+                      (command_id, PROCESS_COMMAND_ARGS, values.to_json(argv), "string[]"),
+                      (command_id, PROCESS_EXIT_CODE, 1 if fails else 0, "int")]
+            texts.append((command_id, None, 0, f"{' '.join(argv)} command make"))
+            if number < LOGGED_STEPS and command == 0:
+                files.append((command_id, trace, number))
+        for call in range(2):
+            call_id = ids["span"] = ids["span"] + 1
+            model, provider = MODELS[(run + number + call) % len(MODELS)]
+            child_rows.append((call_id, trace, f"{rng.getrandbits(64):016x}", step_span,
+                               f"chat {model}", "api_call", t + step_ns // 2,
+                               t + step_ns - 1000, "UNSET", ""))
+            attrs += [(call_id, HARNESS_KIND, "api_call", "string"),
+                      (call_id, GEN_AI_REQUEST_MODEL, model, "string"),
+                      (call_id, GEN_AI_PROVIDER_NAME, provider, "string"),
+                      (call_id, GEN_AI_USAGE_INPUT_TOKENS, rng.randint(100, 5000), "int"),
+                      (call_id, GEN_AI_USAGE_OUTPUT_TOKENS, rng.randint(10, 1000), "int"),
+                      (call_id, HARNESS_COST_USD, rng.random() / 100, "double")]
+            texts.append((call_id, None, 0, f"chat {model} api_call {model} {provider}"))
+        t += step_ns
+    span_rows.append((root_id, trace, root_span, None, f"suite-{run % RUN_NAMES}", "run",
+                      start_ns, t, "ERROR" if failing else "UNSET",
+                      "1 step failed" if failing else ""))
+    attrs.append((root_id, HARNESS_KIND, "run", "string"))
+    texts.insert(0, (root_id, None, 0, f"suite-{run % RUN_NAMES} run"))
+    return span_rows + child_rows, attrs, texts, files
+
+
+def _line(rng: random.Random) -> str:
+    words = rng.choices(WORDS, k=8)
+    if rng.random() < 1 / 50_000:
+        words[3] = RARE
+    return " ".join(words)
+
+
+def build(path: Path, scale: float) -> None:
+    """Write the benchmark database at ``path`` (about 1M spans at scale 1)."""
+    rng = random.Random(7)
+    db = connect(path)
+    folder = artifacts.stored_path(path.with_name(path.stem + "-artifacts"), path)
+    now = time.time_ns()
+    total_runs = max(2, int(RUNS * scale))
+    ids = {"span": 0, "artifact": 0}
+    begun = time.perf_counter()
+    db.execute("BEGIN")
+    (resource,) = db.execute(
+        "INSERT INTO resources (fingerprint, service_name, attributes) "
+        "VALUES ('bench', 'bench', '{}') RETURNING id"
+    ).fetchone()
+    for run in range(total_runs):
+        start = now - (total_runs - run) * 600 * 10**9
+        span_rows, attrs, texts, files = _spans_of_run(rng, run, start, ids)
+        db.executemany(
+            "INSERT INTO spans (id, trace_id, span_id, parent_span_id, name, harness_kind, "
+            "start_ns, end_ns, status_code, status_message, resource_id) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {resource})",
+            span_rows,
+        )
+        db.executemany("INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)",
+                       attrs)
+        for span, trace, number in files:
+            for role in ("stdout", "stderr"):
+                ids["artifact"] += 1
+                artifact = ids["artifact"]
+                stored = f"{folder}/{trace}/{number}/{role}"
+                db.execute(
+                    "INSERT INTO artifacts (id, span, role, path, size, media_type, "
+                    "indexed_lines) VALUES (?, ?, ?, ?, 400, 'text/plain', ?)",
+                    (artifact, span, role, stored, LINES),
+                )
+                db.execute("INSERT INTO events (span, name, time_ns) VALUES (?, ?, ?)",
+                           (span, ARTIFACT_EVENT, start))
+                texts += [(span, artifact, n, _line(rng)) for n in range(1, LINES + 1)]
+        db.executemany("INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)",
+                       texts)
+        if run % 1000 == 999:
+            print(f"  built {run + 1} runs ({time.perf_counter() - begun:.0f} s)", file=sys.stderr)
+    db.execute("COMMIT")
+    db.execute("ANALYZE")
+    db.close()
+    print(f"built {path} in {time.perf_counter() - begun:.1f} s", file=sys.stderr)
+
+
+def _median_ms(fn, repeat: int) -> float:
+    fn()  # warm the page cache once, as a person's second query would be
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def bench(path: Path, repeat: int) -> None:
+    db = connect_readonly(path)
+    counts = stats.stats(db)
+    print(f"database: {counts['spans']:,} spans, {counts['runs']:,} runs, "
+          f"{counts['text_lines']:,} text lines ({counts['db_bytes'] / 1e6:.0f} MB)")
+    old = db.execute("SELECT trace_id FROM run_roots ORDER BY start_ns LIMIT 1").fetchone()[0]
+    cases = [
+        ("runs", 300, lambda: runs.list_runs(db, limit=20)),
+        ("runs --name suite-3", 300, lambda: runs.list_runs(db, name="suite-3", limit=20)),
+        ("runs --status error", 300, lambda: runs.list_runs(db, status="error", limit=20)),
+        ("summary latest", 300, lambda: runs.run_summary(db, "latest")),
+        ("summary <oldest prefix>", 300, lambda: runs.run_summary(db, old[:8])),
+        ("steps latest", 300, lambda: steps.run_steps(db, "latest")),
+        ("failures latest~5", 300, lambda: failures.run_failures(db, "latest~5")),
+        ("show latest", 300, lambda: spans.span_tree(db, "latest")),
+        (f"search {RARE} (rare)", 300, lambda: search.search(db, RARE)),
+        ("search compiling (common)", 300, lambda: search.search(db, "compiling")),
+        ("search 'cache hit' (phrase)", 300, lambda: search.search(db, '"cache hit"')),
+        ("search compiling --run latest~9", 300,
+         lambda: search.search(db, "compiling", run="latest~9")),
+        ("timings --name step-7", 2000, lambda: timing_queries.timings(db, name="step-7")),
+        ("costs --by model", 2000, lambda: costs.costs(db, "model")),
+        ("costs --by day", 2000, lambda: costs.costs(db, "day")),
+        ("costs --by run", 2000, lambda: costs.costs(db, "run")),
+        ("costs --by step", 2000, lambda: costs.costs(db, "step")),
+        ("diff latest~1 latest", 300, lambda: diff.diff_runs(db, "latest~1", "latest")),
+        ("flaky --last 20", 2000, lambda: flaky.flaky_steps(db, last=20)),
+        ("stats", 2000, lambda: stats.stats(db)),
+    ]
+    print(f"{'query':36} {'median ms':>10} {'bar ms':>7}")
+    for name, bar, fn in cases:
+        ms = _median_ms(fn, repeat)
+        print(f"{name:36} {ms:10.1f} {bar:7d}{'  OVER' if ms > bar else ''}", flush=True)
+    old_view = """SELECT count(*) FROM spans s WHERE s.parent_span_id IS NULL
+        OR NOT EXISTS (SELECT 1 FROM spans p WHERE p.trace_id = s.trace_id
+                       AND p.span_id = s.parent_span_id)"""
+    ms = _median_ms(lambda: db.execute(old_view).fetchone(), 1)
+    print(f"{'(schema 1 runs view: find roots)':36} {ms:10.1f}")
+
+
+def write_cost(spans_total: int = 100_000, batch: int = 1000) -> None:
+    """Store.write rate with the current schema as is, and with m003's trigger and index dropped."""
+    from otel_sqlite.records import SpanRecord
+    from otel_sqlite.store import Store
+
+    rng = random.Random(3)
+
+    def records(n: int):
+        out = []
+        for _ in range(n // 10):
+            trace = f"{rng.getrandbits(128):032x}"
+            root = f"{rng.getrandbits(64):016x}"
+            out.append(SpanRecord(trace, root, "run", 1, 2, attributes={HARNESS_KIND: "run"}))
+            for i in range(9):
+                out.append(SpanRecord(trace, f"{rng.getrandbits(64):016x}", f"step-{i}", 1, 2,
+                                      parent_span_id=root,
+                                      attributes={HARNESS_KIND: "step",
+                                                  HARNESS_STEP_NUMBER: i}))
+        return out
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, drop in (("with m003 (run_roots trigger + index)", False),
+                            ("without m003's trigger/index", True)):
+            path = Path(tmp) / f"{drop}.db"
+            store = Store(path)
+            if drop:
+                store._db.execute("DROP TRIGGER spans_run_root")
+                store._db.execute("DROP INDEX spans_trace_steps")
+            data = records(spans_total)
+            started = time.perf_counter()
+            for i in range(0, len(data), batch):
+                store.write(data[i:i + batch])
+            elapsed = time.perf_counter() - started
+            store.close()
+            print(f"write {label:40} {len(data) / elapsed:10,.0f} spans/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 1M spans / 10k runs")
+    parser.add_argument("--db", type=Path, help="Database to build or reuse "
+                        "(default: a file in the temp folder named for the scale)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--write-cost", action="store_true")
+    args = parser.parse_args()
+    path = args.db or Path(tempfile.gettempdir()) / f"otel-sqlite-bench-{args.scale:g}.db"
+    if not path.exists():
+        build(path, args.scale)
+    bench(path, args.repeat)
+    if args.write_cost:
+        write_cost()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OTEL_SDK_DISABLED", "true")
+    main()

@@ -1,0 +1,53 @@
+"""Flaky steps: across the last N runs of the same name, steps that both passed and failed,
+or that needed a retry to pass.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from otel_sqlite.queries import common
+from otel_sqlite.queries.steps import build_steps, load_traces
+
+LAST_RUNS = 20
+
+
+def flaky_steps(
+    db: sqlite3.Connection, last: int = LAST_RUNS, name: str | None = None
+) -> list[dict[str, Any]]:
+    """Rows ``run_name``, ``step`` (its path), ``runs`` (in how many of the last ``last`` runs
+    of that name it ran), ``passed``, ``failed``, ``retried`` (runs where it needed more than
+    one attempt), ``last_failed_run`` (run id), most failures first. ``name`` keeps one run
+    name."""
+    rows = db.execute(
+        """
+        SELECT trace_id, span_id, name FROM (
+            SELECT rr.trace_id, s.span_id, s.name,
+                   row_number() OVER (PARTITION BY s.name ORDER BY rr.start_ns DESC) AS back
+            FROM run_roots rr JOIN spans s ON s.id = rr.span
+            WHERE s.end_ns IS NOT NULL AND (:name IS NULL OR s.name = :name)
+        ) WHERE back <= :last ORDER BY name, back DESC
+        """,
+        {"name": name, "last": last},
+    ).fetchall()
+    traces = load_traces(db, {trace_id: span_id for trace_id, span_id, _ in rows})
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for trace_id, _, run_name in rows:
+        for step in build_steps(traces[trace_id]):
+            if step["status"] == common.STATUS_INCOMPLETE:
+                continue
+            entry = seen.setdefault((run_name, step["path"]), {
+                "run_name": run_name, "step": step["path"], "runs": 0, "passed": 0,
+                "failed": 0, "retried": 0, "last_failed_run": None,
+            })
+            entry["runs"] += 1
+            if step["status"] == common.STATUS_ERROR:
+                entry["failed"] += 1
+                entry["last_failed_run"] = trace_id  # rows run oldest to newest
+            else:
+                entry["passed"] += 1
+            entry["retried"] += step["retried"]
+    found = [e for e in seen.values() if (e["passed"] and e["failed"]) or e["retried"]]
+    found.sort(key=lambda e: (-e["failed"], -e["retried"], e["run_name"], e["step"]))
+    return found
