@@ -96,3 +96,10 @@ def tmpfs(folder: Path, size: str) -> Iterator[Path]:
 
 def remount_read_only(folder: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+
+def start_script(script: str, *args: object, **popen: Any) -> subprocess.Popen:
+    """Start the bash script ``workers/<script>.sh``."""
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(["bash", str(WORKERS / f"{script}.sh"), *map(str, args)], **popen)
