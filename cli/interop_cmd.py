@@ -4,64 +4,33 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import re
 import signal
 import sys
-import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
 from typing import TextIO
 
 import click
 
 from otel_sqlite.cli.options import db_option
+from otel_sqlite.cli.reading import open_db, since_ns, since_option
 from otel_sqlite.paths import resolve_db_path
-from otel_sqlite.queries.records import Selection, resolve_trace_ids
-from otel_sqlite.schema import connect_readonly
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_since(value: str | None, now: float | None = None) -> int | None:
-    """``--since``: a duration back from now (``90m``, ``2h``, ``7d``) or an ISO date/time."""
-    if value is None:
-        return None
-    if match := _DURATION.match(value.strip()):
-        seconds = float(match[1]) * _UNIT_S[match[2]]
-        return int(((now if now is not None else time.time()) - seconds) * 1e9)
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is neither a duration (30m, 2h, 7d) nor an ISO date/time",
-            param_hint="--since",
-        ) from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # a naive time is local time, as a person means it
-    return int(when.astimezone(timezone.utc).timestamp() * 1e9)
+from otel_sqlite.queries.records import Selection
+from otel_sqlite.queries.resolve import resolve_run
 
 
 def runs_argument(fn):  # noqa: ANN001, ANN201 - a click decorator
     return click.argument("runs", nargs=-1, metavar="[RUN]...")(fn)
 
 
-def since_option(fn):  # noqa: ANN001, ANN201 - a click decorator
-    return click.option(
-        "--since", metavar="WHEN",
-        help="Only traces with a span started since WHEN (30m, 2h, 7d, or an ISO date/time).",
-    )(fn)
-
-
 def _selection(db_path: str | None, runs: Sequence[str], since: str | None) -> Selection:
     trace_ids = None
     if runs:
-        db = connect_readonly(resolve_db_path(db_path))
+        db = open_db(db_path)
         try:
-            trace_ids = resolve_trace_ids(db, runs)
+            trace_ids = [resolve_run(db, run)["trace_id"] for run in runs]
         finally:
             db.close()
-    return Selection(trace_ids=trace_ids, since_ns=parse_since(since))
+    return Selection(trace_ids=trace_ids, since_ns=since_ns(since))
 
 
 @contextlib.contextmanager
@@ -89,7 +58,7 @@ def export_otlp(runs: tuple[str, ...], since: str | None, output: str | None,
     from otel_sqlite.otlp_files import export_json_lines
 
     selection = _selection(db, runs, since)
-    connection = connect_readonly(resolve_db_path(db))
+    connection = open_db(db)
     try:
         with _output(output) as out:
             count = export_json_lines(connection, out, selection)

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "import": "interop_cmd:import_otlp",
     "push": "interop_cmd:push",
     "serve": "interop_cmd:serve",
+    "ui": "ui_cmd:ui",
 }
 
 

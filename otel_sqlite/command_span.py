@@ -32,26 +32,26 @@ def command_attributes(argv: Sequence[str], cwd: str | os.PathLike[str] | None) 
 
 
 def result_attributes(result: ProcessResult) -> dict[str, Any]:
-    """The attributes only known once the child has finished: pid, exit code, timeout, and
-    why its output was not fully captured."""
+    """The attributes only known once the child has finished: pid, exit code, timeout."""
     attributes: dict[str, Any] = {c.PROCESS_EXIT_CODE: result.exit_code}
     if result.pid is not None:
         attributes[c.PROCESS_PID] = result.pid
     if result.timed_out is not None:
         attributes[c.HARNESS_TIMEOUT_SECONDS] = result.timed_out
-    if result.capture_error is not None:
-        attributes[c.HARNESS_CAPTURE_ERROR] = result.capture_error
     return attributes
 
 
 def artifact_attributes(output: CapturedFile) -> dict[str, Any]:
     """The attributes of the ``artifact`` event that tells any backend where a file is."""
-    return {
+    attributes: dict[str, Any] = {
         c.ARTIFACT_PATH: str(output.path),
         c.ARTIFACT_ROLE: output.role,
         c.ARTIFACT_SHA256: output.sha256,
         c.ARTIFACT_SIZE: output.size,
     }
+    if output.error:
+        attributes[c.ARTIFACT_ERROR] = output.error
+    return attributes
 
 
 def error_description(result: ProcessResult) -> str | None:

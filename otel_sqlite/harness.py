@@ -60,6 +60,9 @@ _configured: _Configuration | None = None
 class _Configuration:
     provider: TracerProvider
     db: Path
+    # One tracer for the process: the SDK's get_tracer builds a new one per call, which
+    # measured as the largest per-span cost of a pytest session recording every test.
+    tracer: trace.Tracer
 
 
 def configure(
@@ -88,7 +91,9 @@ def configure(
             )
             provider = build_provider(db, Resource.create(attributes))
             trace.set_tracer_provider(provider)
-        _configured = _Configuration(provider, resolve_db_path(db).absolute())
+        _configured = _Configuration(
+            provider, resolve_db_path(db).absolute(), provider.get_tracer(_TRACER_NAME)
+        )
         return provider
 
 
@@ -103,15 +108,26 @@ def _configuration() -> _Configuration:
     return _configured
 
 
+def database() -> Path:
+    """The database this process's harness spans and captured files belong to."""
+    return _configuration().db
+
+
+def artifact_dir(span: Span) -> Path:
+    """The folder for the files ``span`` produces, beside the database."""
+    ids = span.get_span_context()
+    trace_id, span_id = format_trace_id(ids.trace_id), format_span_id(ids.span_id)
+    return span_artifact_dir(database(), trace_id, span_id)
+
+
 def _tracer() -> trace.Tracer:
-    return _configuration().provider.get_tracer(_TRACER_NAME)
+    return _configuration().tracer
 
 
-def _environment_parent() -> otel_context.Context | None:
-    """The W3C context in TRACEPARENT / TRACESTATE, for a span that has no parent here."""
-    if trace.get_current_span().get_span_context().is_valid:
-        return None
-    parent, tracestate = traceparent.from_environment()
+def context_from_env(env: Mapping[str, str] | None = None) -> otel_context.Context | None:
+    """The W3C context TRACEPARENT / TRACESTATE name in ``env`` (default: ours), the inverse
+    of ``traceparent_env``; None when they name none (or an invalid one)."""
+    parent, tracestate = traceparent.from_environment(env)
     if parent is None:
         return None
     remote = SpanContext(
@@ -119,6 +135,13 @@ def _environment_parent() -> otel_context.Context | None:
         trace_flags=TraceFlags(parent.flags), trace_state=TraceState.from_header([tracestate]),
     )
     return trace.set_span_in_context(NonRecordingSpan(remote))
+
+
+def _environment_parent() -> otel_context.Context | None:
+    """The W3C context in our environment, for a span that has no parent here."""
+    if trace.get_current_span().get_span_context().is_valid:
+        return None
+    return context_from_env()
 
 
 @contextmanager
@@ -212,20 +235,18 @@ def command(
     the command reaches the command; if it dies of it, the KeyboardInterrupt follows here.
     """
     argv = [os.fspath(a) for a in argv]
-    db = _configuration().db
     with _span(
         name or command_name(argv), c.KIND_COMMAND, {**command_attributes(argv, cwd), **attributes}
     ) as span:
         ids = span.get_span_context()
         trace_id, span_id = format_trace_id(ids.trace_id), format_span_id(ids.span_id)
-        out_dir = span_artifact_dir(db, trace_id, span_id)
+        out_dir = artifact_dir(span)
         result = run_captured(
             argv, out_dir, cwd=cwd, env=traceparent_env(span, env), timeout=timeout
         )
         record_process_result(span, result)
     if result.capture_error:
-        # Once per cause (the text after the path), not once per command.
-        _warn_once(result.capture_error, key=result.capture_error.rsplit(": ", 1)[-1])
+        _warn_once(result.capture_error, key=result.capture_error.split(":")[-1])
     if (signum := died_of_forwarded_signal(result)) is not None:
         signal.raise_signal(signum)
     done = CommandResult(

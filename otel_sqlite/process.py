@@ -56,6 +56,7 @@ class CapturedFile:
     path: Path
     size: int
     sha256: str
+    error: str | None = None  # why the file holds less than the child wrote
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ class _Output:
         self._close()
         if self.path is None:
             return None
-        return CapturedFile(self.role, self.path, self.size, self.digest.hexdigest())
+        return CapturedFile(
+            self.role, self.path, self.size, self.digest.hexdigest(), self.error
+        )
 
 
 class _Pump(threading.Thread):

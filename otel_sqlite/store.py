@@ -50,14 +50,14 @@ _SPAN_COLUMNS = (
 )
 
 
-class _Insert:
-    """The two ways to insert many rows into one table.
+class _BulkInsert:
+    """An INSERT of many rows passed as one JSON array of arrays.
 
-    In bulk, one statement per table and batch with the rows passed as one JSON array of
-    arrays, instead of one sqlite3_step per row: each step releases and re-takes the GIL, and
-    in a busy host process every re-take waits for the application thread, which made
-    row-at-a-time writes several times slower inside BatchSpanProcessor. Row by row for rows
-    JSON cannot carry: bytes, and text holding NUL, which SQLite's JSON functions cut short.
+    One statement per table and batch, instead of one sqlite3_step per row: each step releases
+    and re-takes the GIL, and in a busy host process every re-take waits for the application
+    thread, which made row-at-a-time writes several times slower inside BatchSpanProcessor.
+    Rows JSON cannot carry exactly (text holding NUL, which SQLite's JSON functions cut) are
+    bound one by one.
     """
 
     def __init__(self, table: str, columns: str) -> None:
@@ -66,7 +66,7 @@ class _Insert:
         self.bulk = f"INSERT INTO {table} ({columns}) SELECT {picks} FROM json_each(?)"
         self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
 
-    def rows(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
+    def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
         if not rows:
             return
         text = values.to_json(rows)
@@ -76,10 +76,12 @@ class _Insert:
             db.execute(self.bulk, (text,))
 
 
-_SPANS = _Insert("spans", "id, " + _SPAN_COLUMNS)
-_ATTRIBUTES = _Insert("attributes", "span, key, value, type")
-_EVENTS = _Insert("events", "span, name, time_ns, attributes, dropped_attributes_count")
-_LINKS = _Insert(
+_insert_spans = _BulkInsert("spans", "id, " + _SPAN_COLUMNS)
+_insert_attributes = _BulkInsert("attributes", "span, key, value, type")
+_insert_events = _BulkInsert(
+    "events", "span, name, time_ns, attributes, dropped_attributes_count"
+)
+_insert_links = _BulkInsert(
     "links", "span, trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count"
 )
 _UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
@@ -215,6 +217,9 @@ class Store:
         link_rows: list[tuple] = []
         artifact_events: list[tuple[int, Mapping]] = []
         written: list[int] = []
+        # An in-flight row gets no span-text line: its final row replaces it, and indexing the
+        # text only to delete it again doubled the cost of a span's in-flight write.
+        indexed: list[int] = []
         byte_attribute_rows: list[tuple] = []  # JSON cannot carry bytes; bound row by row
         for key, record in batch.items():
             row = self._span_row(db, record)
@@ -230,6 +235,8 @@ class Store:
                 for table in _CHILD_TABLES:
                     db.execute(f"DELETE FROM {table} WHERE span = ?", (span,))
             written.append(span)
+            if record.end_ns is not None:
+                indexed.append(span)
             for name, value in record.attributes.items():
                 row = (span, name, *values.encode(value))
                 if type(row[2]) is not bytes:
@@ -248,17 +255,16 @@ class Store:
                     (span, link.trace_id, link.span_id, link.trace_state, link.flags,
                      values.to_json(dict(link.attributes)), link.dropped_attributes_count)
                 )
-        _SPANS.rows(db, span_rows)
-        _ATTRIBUTES.rows(db, attribute_rows)
-        db.executemany(_ATTRIBUTES.rowwise, byte_attribute_rows)
-        _EVENTS.rows(db, event_rows)
-        _LINKS.rows(db, link_rows)
+        _insert_spans(db, span_rows)
+        _insert_attributes(db, attribute_rows)
+        db.executemany(_insert_attributes.rowwise, byte_attribute_rows)
+        _insert_events(db, event_rows)
+        _insert_links(db, link_rows)
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
         if self._fts and written:
-            spans = values.to_json(written)
-            db.execute(_INSERT_SPAN_TEXT, (spans,))
-            db.execute(_INDEX_TEXT, (spans,))
+            db.execute(_INSERT_SPAN_TEXT, (values.to_json(indexed),))
+            db.execute(_INDEX_TEXT, (values.to_json(written),))
         return len(written)
 
     @staticmethod

@@ -112,5 +112,6 @@ def test_since_keeps_whole_traces_that_have_a_span_in_the_window(tmp_path):
 def test_a_bad_since_is_one_clean_error(tmp_path):
     source = rich_database(tmp_path / "a.db")
     result = CliRunner().invoke(cli, ["export", "otlp", "--db", str(source), "--since", "2 days"])
-    assert result.exit_code == 2
-    assert "neither a duration (30m, 2h, 7d) nor an ISO date/time" in result.output
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: '2 days' is neither an age (2h, 90d) nor a date (2026-01-31, 2026-01-31T08:00)"]

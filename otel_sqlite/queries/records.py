@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from otel_sqlite import values
-from otel_sqlite.errors import NotFoundError
 from otel_sqlite.records import EventRecord, LinkRecord, ResourceRecord, ScopeRecord, SpanRecord
 
 DEFAULT_BATCH = 512
@@ -148,36 +147,3 @@ class _Reader:
             ).fetchone()
             self._scopes[scope_id] = ScopeRecord(name, version, schema_url, json.loads(attrs))
         return self._scopes[scope_id]
-
-
-def resolve_trace_ids(db: sqlite3.Connection, names: Sequence[str]) -> list[str]:
-    """Full trace ids for run names: ``latest``, a full trace id, or a unique prefix of one.
-
-    A stand-in until the read side's run resolution (``queries/runs.py``) lands on main.
-    """
-    resolved: list[str] = []
-    for name in names:
-        if name == "latest":
-            row = db.execute(
-                "SELECT trace_id FROM spans WHERE parent_span_id IS NULL "
-                "ORDER BY start_ns DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                raise NotFoundError("no runs recorded yet, so there is no 'latest'")
-            resolved.append(row[0])
-            continue
-        prefix = name.lower()
-        matches = [
-            trace_id
-            for (trace_id,) in db.execute(
-                "SELECT DISTINCT trace_id FROM spans WHERE trace_id >= ? AND trace_id < ? "
-                "LIMIT 2",
-                (prefix, prefix + "g"),
-            )
-        ]
-        if not matches:
-            raise NotFoundError(f"no run with a trace id starting {name!r}")
-        if len(matches) > 1:
-            raise NotFoundError(f"{name!r} names more than one run; give more of its trace id")
-        resolved.append(matches[0])
-    return resolved
