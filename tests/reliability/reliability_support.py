@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 
 WORKERS = Path(__file__).parent / "workers"
+# The opt-in soak: the same tests, ten times the work (OTEL_SQLITE_SOAK=1 pytest tests/reliability).
+SOAK = os.environ.get("OTEL_SQLITE_SOAK") == "1"
 
 
 def start_worker(script: str, *args: object, **popen: Any) -> subprocess.Popen:

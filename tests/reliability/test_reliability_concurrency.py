@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reliability_support import (
+    SOAK,
     cli_path,
     integrity,
     read_json,
@@ -17,7 +18,7 @@ from reliability_support import (
 )
 
 WRITERS = 8
-SPANS_PER_WRITER = 2_000
+SPANS_PER_WRITER = 20_000 if SOAK else 2_000
 READERS = 2
 EXEC_LOOPS, EXEC_CALLS = 2, 100  # two shells, 100 `otel-sqlite exec` calls each
 

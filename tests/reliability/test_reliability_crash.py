@@ -11,9 +11,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from reliability_support import cli, cli_path, integrity, read_sql, run_worker, start_worker
+from reliability_support import SOAK, cli, cli_path, integrity, read_sql, run_worker, start_worker
 
-ITERATIONS = 20
+ITERATIONS = 200 if SOAK else 20
 
 
 def _wait_for(path: Path, process, timeout: float = 60) -> str:

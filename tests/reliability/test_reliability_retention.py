@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from reliability_support import cli, integrity, log_lines, read_sql, start_worker
+from reliability_support import SOAK, cli, integrity, log_lines, read_sql, start_worker
 
 from otel_sqlite import conventions as c
 from otel_sqlite.paths import span_artifact_dir
@@ -15,7 +15,7 @@ from otel_sqlite.records import EventRecord, SpanRecord
 from otel_sqlite.store import Store
 
 WRITERS = 4
-STEPS = 100
+STEPS = 1000 if SOAK else 100
 OLD_RUNS_PER_ROUND = 20
 DAY_NS = 86_400 * 10**9
 

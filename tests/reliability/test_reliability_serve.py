@@ -15,12 +15,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from reliability_support import cli_path, integrity, read_sql
+from reliability_support import SOAK, cli_path, integrity, read_sql
 
 from otel_sqlite import otlp
 from otel_sqlite.records import SpanRecord
 
-KILLS = 3
+KILLS = 30 if SOAK else 3
 SPANS_PER_REQUEST = 50
 
 
