@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 
 WORKERS = Path(__file__).parent / "workers"
+# The opt-in soak: the same tests, ten times the work (OTEL_SQLITE_SOAK=1 pytest tests/reliability).
+SOAK = os.environ.get("OTEL_SQLITE_SOAK") == "1"
 
 
 def start_worker(script: str, *args: object, **popen: Any) -> subprocess.Popen:
@@ -96,3 +99,10 @@ def tmpfs(folder: Path, size: str) -> Iterator[Path]:
 
 def remount_read_only(folder: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+
+def start_script(script: str, *args: object, **popen: Any) -> subprocess.Popen:
+    """Start the bash script ``workers/<script>.sh``."""
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(["bash", str(WORKERS / f"{script}.sh"), *map(str, args)], **popen)

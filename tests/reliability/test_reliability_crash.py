@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
+import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
-from reliability_support import integrity, read_sql, run_worker, start_worker
+from reliability_support import SOAK, cli, cli_path, integrity, read_sql, run_worker, start_worker
 
-ITERATIONS = 20
+ITERATIONS = 200 if SOAK else 20
 
 
 def _wait_for(path: Path, process, timeout: float = 60) -> str:
@@ -47,11 +50,13 @@ def test_harness_killed_at_random_moments_leaves_a_valid_database_with_all_it_co
     db = tmp_path / "crash.db"
     chance = random.Random(7)
     before: list[tuple] = []
+    killed: list[str] = []
     for iteration in range(ITERATIONS):
         log, ready = tmp_path / f"log-{iteration}", tmp_path / f"ready-{iteration}"
         harness = start_worker("harness_loop", db, log, ready)
         trace_id = _wait_for(ready, harness)
-        time.sleep(chance.uniform(0, 0.5))
+        killed.append(trace_id)
+        time.sleep(chance.uniform(0, 0.8))
         os.kill(harness.pid, signal.SIGKILL)
         harness.communicate(timeout=30)
         assert harness.returncode == -signal.SIGKILL
@@ -92,3 +97,56 @@ def test_harness_killed_at_random_moments_leaves_a_valid_database_with_all_it_co
     ) == [(2 + 3 * 3, 2 + 3 * 3)]
     assert integrity(db) == "ok"
     assert _snapshot(db)[: len(before)] == before
+
+    runs = _cli_json("runs", "--db", db, "--status", "incomplete", "--limit", "100")
+    assert sorted(run["run_id"] for run in runs) == sorted(killed)
+    assert _cli_json("summary", "--db", db, killed[-1])["status"] == "incomplete"
+    steps = _cli_json("steps", "--db", db, killed[-1])
+    assert [s["status"] for s in steps if s["name"] == "suite"] == ["incomplete"]
+    assert _cli_json("summary", "--db", db, trace_id)["status"] == "ok"
+
+
+def _cli_json(*args: object):
+    done = cli(*args, "--format", "json")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    return json.loads(done.stdout)
+
+
+def _wait_for_row(db: Path, sql: str, process, timeout: float = 60) -> tuple:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, process.communicate()
+        try:
+            if db.exists() and (rows := read_sql(db, sql)):
+                return rows[0]
+        except sqlite3.OperationalError:
+            pass  # the file exists but its schema is still being created
+        assert time.monotonic() < deadline, "the row never appeared"
+        time.sleep(0.02)
+
+
+def test_exec_killed_while_its_command_runs_leaves_the_command_incomplete(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "exec.db"
+    wrapper = subprocess.Popen(
+        [cli_path(), "exec", "--db", str(db), "--", "sleep", "30"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    (pid,) = _wait_for_row(
+        db, "SELECT a.value FROM spans s JOIN attributes a ON a.span = s.id "
+        "WHERE s.end_ns IS NULL AND a.key = 'process.pid'", wrapper,
+    )
+    os.kill(wrapper.pid, signal.SIGKILL)
+    wrapper.communicate(timeout=30)
+    try:
+        os.kill(pid, 0)  # the child runs on: nobody is left to stop it
+    finally:
+        os.killpg(pid, signal.SIGKILL)
+
+    assert integrity(db) == "ok"
+    (run,) = _cli_json("runs", "--db", db)
+    assert (run["name"], run["status"]) == ("sleep 30", "incomplete")
+    after = cli("exec", "--db", db, "--", "true")
+    assert after.returncode == 0 and after.stderr == "", after.stderr
+    assert sorted(r["status"] for r in _cli_json("runs", "--db", db)) == ["incomplete", "ok"]

@@ -63,11 +63,18 @@ def _recorded(tmp_path: Path, name: str = "stored.db") -> Path:
     return db
 
 
-def _assert_cli_refuses(db: Path, *words: str) -> None:
-    done = cli("init", "--db", db)
-    assert done.returncode != 0
-    assert done.stderr.count("\n") == 1 and done.stderr.startswith("Error: "), done.stderr
-    assert all(word in done.stderr for word in words), done.stderr
+def _assert_cli_refuses(
+    db: Path, *words: str, commands: tuple[tuple[str, ...], ...] = (("init",),)
+) -> None:
+    """Each command prints one line naming the cause and exits non-zero."""
+    for command in commands:
+        done = cli(*command, "--db", db)
+        assert done.returncode != 0, command
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("Error: "), done.stderr
+        assert all(word in done.stderr for word in words), done.stderr
+
+
+READERS = (("init",), ("runs",), ("summary", "latest"), ("search", "error"), ("show", "latest"))
 
 
 def test_a_directory_in_place_of_the_database_fails_each_export_with_one_log_line(
@@ -78,7 +85,7 @@ def test_a_directory_in_place_of_the_database_fails_each_export_with_one_log_lin
     stderr = _finish(host_app(folder, HOST_EXIT))
     assert len(log_lines(stderr)) == 1 and "is a directory" in stderr, stderr
     assert list(folder.iterdir()) == []
-    _assert_cli_refuses(folder, "is a directory")
+    _assert_cli_refuses(folder, "is a directory", commands=READERS)
 
 
 def test_a_file_that_is_not_a_database_is_refused_and_stays_byte_identical(
@@ -89,7 +96,7 @@ def test_a_file_that_is_not_a_database_is_refused_and_stays_byte_identical(
     before = sha256(other)
     stderr = _finish(host_app(other, HOST_EXIT))
     assert len(log_lines(stderr)) == 1 and "not an otel-sqlite database" in stderr, stderr
-    _assert_cli_refuses(other, "not an otel-sqlite database")
+    _assert_cli_refuses(other, "not an otel-sqlite database", commands=READERS)
     assert sha256(other) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("notes.db")) == [
         "notes.db"
@@ -106,7 +113,7 @@ def test_a_database_from_a_newer_schema_is_refused_and_stays_byte_identical(
     before = sha256(db)
     stderr = _finish(host_app(db, HOST_EXIT))
     assert len(log_lines(stderr)) == 1 and "newer otel-sqlite" in stderr, stderr
-    _assert_cli_refuses(db, "newer otel-sqlite", "999")
+    _assert_cli_refuses(db, "newer otel-sqlite", "999", commands=READERS)
     assert sha256(db) == before
 
 
@@ -125,6 +132,8 @@ def test_a_database_on_a_read_only_filesystem_is_kept_and_still_readable(
         _assert_cli_refuses(folder / "new.db", "read-only")
         assert sha256(db) == before
         assert _spans(db) == stored
+        runs = cli("runs", "--db", db, "--format", "json")
+        assert runs.returncode == 0 and '"host run"' in runs.stdout, runs.stderr
 
 
 def test_a_database_archived_on_read_only_media_can_still_be_read(tmp_path: Path) -> None:
@@ -228,3 +237,35 @@ def test_a_database_deleted_during_a_long_run_is_recreated_with_the_rest_of_the_
 def test_root_can_mount_the_filesystems_these_tests_need(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "probe", "1m") as folder:
         assert folder.is_dir()
+
+
+def _directory(tmp_path: Path) -> Path:
+    (tmp_path / "dir.db").mkdir()
+    return tmp_path / "dir.db"
+
+
+def _not_a_database(tmp_path: Path) -> Path:
+    (tmp_path / "notes.db").write_bytes(b"not a database\n" * 100)
+    return tmp_path / "notes.db"
+
+
+def _newer(tmp_path: Path) -> Path:
+    db = _recorded(tmp_path)
+    connection = sqlite3.connect(db)
+    connection.execute("PRAGMA user_version = 999")
+    connection.close()
+    return db
+
+
+@pytest.mark.parametrize("make", [_directory, _not_a_database, _newer],
+                         ids=["directory", "not-a-database", "newer-schema"])
+def test_exec_on_a_broken_database_still_runs_the_command_and_keeps_its_exit_code(
+    tmp_path: Path, make
+) -> None:  # noqa: ANN001
+    db = make(tmp_path)
+    before = sha256(db) if db.is_file() else None
+    done = cli("exec", "--db", db, "--", "sh", "-c", "echo out; exit 7")
+    assert done.returncode == 7
+    assert done.stdout == "out\n"
+    assert done.stderr.count("\n") == 1 and "otel-sqlite" in done.stderr, done.stderr
+    assert (sha256(db) if db.is_file() else None) == before

@@ -2,8 +2,9 @@
 
 Usage: reader.py DB STOP_FILE RESULT_JSON
 Each round opens a fresh read-only connection (like one CLI call), runs a few typical
-queries and closes it. Rounds before the database first exists do not count; every error
-after that is recorded.
+queries and closes it, then pauses PAUSE_S (a reader polling a dashboard, not a CPU hog
+starving the writers of a two-core machine). Rounds before the database first exists do
+not count; every error after that is recorded.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ QUERIES = (
     "SELECT key, count(*) FROM attributes GROUP BY key",
 )
 FTS_QUERY = "SELECT count(*) FROM text_fts WHERE text_fts MATCH 'span'"
+PAUSE_S = 0.01
 
 
 def main(db: str, stop_file: str, result_path: str) -> None:
@@ -45,6 +47,7 @@ def main(db: str, stop_file: str, result_path: str) -> None:
             ).fetchone():
                 connection.execute(FTS_QUERY).fetchall()
             rounds += 1
+            time.sleep(PAUSE_S)
         except Exception as exc:  # noqa: BLE001 - every failure is the finding
             errors.append(f"{type(exc).__name__}: {exc}")
         finally:
