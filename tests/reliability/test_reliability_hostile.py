@@ -10,7 +10,7 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-from reliability_support import read_sql, run_worker
+from reliability_support import cli, read_sql, run_worker
 
 from otel_sqlite import limits
 from otel_sqlite.artifacts import MAX_LINE_BYTES
@@ -181,6 +181,10 @@ def test_a_thousand_nested_spans_are_stored_as_one_unbroken_chain(tmp_path: Path
         " UNION ALL SELECT s.span_id, depth + 1 FROM spans s"
         " JOIN chain c ON s.parent_span_id = c.span_id) SELECT max(depth) FROM chain",
     ) == [(1000,)]
+    for command in ("show", "steps", "summary"):
+        done = cli(command, "latest", "--db", db)
+        assert done.returncode == 0 and done.stderr == "", (command, done.stderr[-2000:])
+    assert "level 999" in cli("show", "latest", "--db", db).stdout
 
 
 def _run_command(tmp_path: Path, shell: str) -> tuple[Path, tuple]:
