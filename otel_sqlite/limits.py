@@ -26,7 +26,7 @@ from typing import Any
 
 from otel_sqlite import values
 from otel_sqlite.conventions import HARNESS_TRUNCATED
-from otel_sqlite.records import Attributes, AttributeValue, SpanRecord
+from otel_sqlite.records import Attributes, AttributeValue, EventRecord, LinkRecord, SpanRecord
 
 MAX_VALUE_CHARS = 256 * 1024
 MAX_NAME_CHARS = 4096
@@ -180,6 +180,16 @@ def _name(name: str, where: str, cuts: list[str]) -> str:
     return _clean_text(name[:MAX_NAME_CHARS])
 
 
+def _with_bounded_attributes(
+    part: EventRecord | LinkRecord, where: str, cuts: list[str], **changes: Any
+) -> Any:
+    attributes, dropped = bound_attributes(part.attributes, f"{where}attributes.", cuts)
+    return dataclasses.replace(
+        part, attributes=attributes,
+        dropped_attributes_count=part.dropped_attributes_count + dropped, **changes,
+    )
+
+
 def bounded(record: SpanRecord) -> SpanRecord:
     """``record`` itself when it is within every limit (the common case), else a bounded copy
     whose ``harness.truncated`` attribute names everything that was cut."""
@@ -190,30 +200,16 @@ def bounded(record: SpanRecord) -> SpanRecord:
     status_message, cut = bound_value(record.status_message)
     if cut:
         cuts.append("status_message")
-    events = []
-    for number, event in enumerate(record.events[:MAX_EVENTS]):
-        attributes, dropped = bound_attributes(
-            event.attributes, f"events.{number}.attributes.", cuts
+    events = [
+        _with_bounded_attributes(
+            event, f"events.{number}.", cuts, name=_name(event.name, f"events.{number}.name", cuts)
         )
-        events.append(
-            dataclasses.replace(
-                event,
-                name=_name(event.name, f"events.{number}.name", cuts),
-                attributes=attributes,
-                dropped_attributes_count=event.dropped_attributes_count + dropped,
-            )
-        )
-    links = []
-    for number, link in enumerate(record.links[:MAX_LINKS]):
-        attributes, dropped = bound_attributes(
-            link.attributes, f"links.{number}.attributes.", cuts
-        )
-        links.append(
-            dataclasses.replace(
-                link, attributes=attributes,
-                dropped_attributes_count=link.dropped_attributes_count + dropped,
-            )
-        )
+        for number, event in enumerate(record.events[:MAX_EVENTS])
+    ]
+    links = [
+        _with_bounded_attributes(link, f"links.{number}.", cuts)
+        for number, link in enumerate(record.links[:MAX_LINKS])
+    ]
     attributes, dropped = bound_attributes(record.attributes, "attributes.", cuts)
     if cuts:
         earlier = attributes.get(HARNESS_TRUNCATED)
