@@ -1,4 +1,4 @@
-"""``export``: a run in another format (JUnit XML, Markdown; OTLP is added by interop)."""
+"""``export``: stored runs in other formats (JUnit XML, Markdown, OTLP JSON)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from otel_sqlite.cli.interop_cmd import export_otlp
 from otel_sqlite.cli.options import db_option
 from otel_sqlite.cli.reading import open_db
 from otel_sqlite.cli.runs_cmd import RUN_HELP
@@ -41,3 +42,6 @@ def export_junit(run: str, output: str | None, db: str | None) -> None:
 def export_markdown(run: str, output: str | None, db: str | None) -> None:
     """A run as a Markdown CI summary (for $GITHUB_STEP_SUMMARY)."""
     _write(markdown_summary(open_db(db), run), output)
+
+
+export.add_command(export_otlp)

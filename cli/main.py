@@ -18,6 +18,8 @@ from otel_sqlite.errors import OtelSqliteError
 COMMANDS: dict[str, str] = {
     "demo": "demo_cmd:demo",
     "init": "admin:init",
+    "exec": "exec_cmd:exec_command",
+    "run": "run_cmd:run",
     "runs": "runs_cmd:runs_cmd",
     "summary": "runs_cmd:summary_cmd",
     "steps": "runs_cmd:steps_cmd",
@@ -34,6 +36,10 @@ COMMANDS: dict[str, str] = {
     "stats": "db_cmd:stats_cmd",
     "prune": "db_cmd:prune_cmd",
     "vacuum": "db_cmd:vacuum_cmd",
+    "import": "interop_cmd:import_otlp",
+    "push": "interop_cmd:push",
+    "serve": "interop_cmd:serve",
+    "ui": "ui_cmd:ui",
 }
 
 

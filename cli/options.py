@@ -16,7 +16,7 @@ def db_option(fn: F) -> F:
     return click.option(
         "--db",
         "db",
-        type=click.Path(dir_okay=False),
+        type=click.Path(),
         envvar="OTEL_SQLITE_DB",
         show_envvar=True,
         help="Database file (default: ./otel-sqlite.db).",

@@ -19,6 +19,10 @@ IN_FLIGHT_KINDS = frozenset({KIND_RUN, KIND_STEP, KIND_COMMAND})
 HARNESS_STEP_NUMBER = "harness.step.number"
 HARNESS_STEP_ATTEMPT = "harness.step.attempt"
 HARNESS_COST_USD = "harness.cost.usd"
+# A command stopped by ``exec --timeout`` (or ``command(timeout=)``): the limit, in seconds.
+HARNESS_TIMEOUT_SECONDS = "harness.timeout.seconds"
+# What the store cut to keep a span within its limits (see otel_sqlite.limits), never silently.
+HARNESS_TRUNCATED = "harness.truncated"
 
 # process.* (semantic conventions: process)
 PROCESS_COMMAND_ARGS = "process.command_args"
@@ -47,6 +51,8 @@ ARTIFACT_ROLE = "harness.artifact.role"
 ARTIFACT_SHA256 = "harness.artifact.sha256"
 ARTIFACT_SIZE = "harness.artifact.size"
 ARTIFACT_MEDIA_TYPE = "harness.artifact.media_type"
+# Why a captured file holds less than the process wrote (read-only folder, full disk).
+ARTIFACT_ERROR = "harness.artifact.error"
 ROLE_STDOUT = "stdout"
 ROLE_STDERR = "stderr"
 
@@ -61,3 +67,48 @@ ENV_TRACEPARENT = "TRACEPARENT"
 ENV_TRACESTATE = "TRACESTATE"
 # Where the database lives unless told otherwise.
 ENV_DB = "OTEL_SQLITE_DB"
+# What ``run start`` exports for ``run end``: the run span's ids, name, start and attributes.
+ENV_RUN = "OTEL_SQLITE_RUN"
+# Standard OTel SDK variables that exec / run read without the SDK.
+ENV_SERVICE_NAME = "OTEL_SERVICE_NAME"
+ENV_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+# The standard OTLP exporter settings (OTel spec: OTLP exporter configuration), which push and
+# the tracing set-up read as the SDK's own OTLP exporter does.
+ENV_OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+ENV_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+ENV_OTLP_TRACES_HEADERS = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+ENV_OTLP_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
+ENV_OTLP_TRACES_PROTOCOL = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+ENV_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
+
+# Test runs (the pytest plugin). OTel's test.* and code.* conventions first; pytest's finer
+# vocabulary (outcome, phase, worker) has no convention and lives under harness.test.*.
+TEST_SUITE_NAME = "test.suite.name"
+TEST_SUITE_RUN_STATUS = "test.suite.run.status"  # success | failure | aborted
+TEST_CASE_NAME = "test.case.name"
+TEST_CASE_RESULT_STATUS = "test.case.result.status"  # pass | fail
+CODE_FUNCTION_NAME = "code.function.name"  # fully qualified: module.Class.function
+CODE_FILE_PATH = "code.file.path"
+CODE_LINE_NUMBER = "code.line.number"
+HARNESS_TEST_OUTCOME = "harness.test.outcome"
+OUTCOME_PASSED = "passed"
+OUTCOME_FAILED = "failed"
+OUTCOME_SKIPPED = "skipped"
+OUTCOME_XFAILED = "xfailed"
+OUTCOME_XPASSED = "xpassed"
+OUTCOME_ERROR = "error"
+OUTCOME_INTERRUPTED = "interrupted"
+HARNESS_TEST_REASON = "harness.test.reason"  # why a test was skipped or xfailed
+HARNESS_TEST_MODULE = "harness.test.module"
+HARNESS_TEST_CLASS = "harness.test.class"
+HARNESS_TEST_FUNCTION = "harness.test.function"
+HARNESS_TEST_PARAMETERS = "harness.test.parameters"  # pytest's parameter id, e.g. "2-3"
+HARNESS_TEST_PARAM_PREFIX = "harness.test.param."  # + argument name: that argument's value
+HARNESS_TEST_MARKERS = "harness.test.markers"
+HARNESS_TEST_WORKER = "harness.test.worker"  # pytest-xdist worker id, e.g. "gw0"
+HARNESS_TEST_PHASE = "harness.test.phase"  # collect | setup | call | teardown
+HARNESS_TEST_ARGS = "harness.test.args"
+HARNESS_TEST_ROOTDIR = "harness.test.rootdir"
+ROLE_LOG = "log"
+# Turns the pytest plugin on without the command-line flag.
+ENV_PYTEST = "OTEL_SQLITE_PYTEST"

@@ -33,3 +33,9 @@ class QuerySyntaxError(OtelSqliteError):
 
 class ReadOnlyError(OtelSqliteError):
     """A read-only command was asked to change the database; nothing was changed."""
+class OtlpError(OtelSqliteError):
+    """An OTLP payload (protobuf or JSON) that cannot be decoded as the OTLP spec defines it."""
+
+
+class PushError(OtelSqliteError):
+    """An OTLP endpoint refused the spans or stayed unreachable after every retry."""

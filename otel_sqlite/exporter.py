@@ -22,6 +22,7 @@ from opentelemetry.trace import format_span_id, format_trace_id
 
 from otel_sqlite.conventions import HARNESS_KIND, IN_FLIGHT_KINDS
 from otel_sqlite.errors import OtelSqliteError
+from otel_sqlite.notices import WarnOnce
 from otel_sqlite.paths import resolve_db_path
 from otel_sqlite.records import EventRecord, LinkRecord, ResourceRecord, ScopeRecord, SpanRecord
 from otel_sqlite.store import Store
@@ -128,7 +129,7 @@ class SQLiteSpanExporter(SpanExporter):
         self._lock = threading.Lock()
         self._translate = _Translator()
         self._shutdown = False
-        self._warned: set[str] = set()
+        self._warn_once = WarnOnce(logger)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown:
@@ -167,12 +168,6 @@ class SQLiteSpanExporter(SpanExporter):
         if self._store is None:
             self._store = Store(self.path)
         return self._store
-
-    def _warn_once(self, message: str, key: str | None = None) -> None:
-        key = key or message
-        if key not in self._warned:
-            self._warned.add(key)
-            logger.warning("otel-sqlite: %s", message)
 
 
 class InFlightSpanProcessor(SpanProcessor):

@@ -7,6 +7,7 @@ convention attributes filled in, so the same harness reports to Jaeger when
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -22,16 +23,35 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+    format_span_id,
+    format_trace_id,
+)
 
 from otel_sqlite import conventions as c
-from otel_sqlite import provenance
+from otel_sqlite import provenance, traceparent
+from otel_sqlite.command_span import (
+    artifact_attributes,
+    command_attributes,
+    command_name,
+    error_description,
+    result_attributes,
+)
+from otel_sqlite.notices import WarnOnce
 from otel_sqlite.paths import resolve_db_path, span_artifact_dir
-from otel_sqlite.process import ProcessResult, run_captured
+from otel_sqlite.process import ProcessResult, died_of_forwarded_signal, run_captured
 from otel_sqlite.tracing import build_provider
 
 _TRACER_NAME = "otel_sqlite.harness"
+_warn_once = WarnOnce(logging.getLogger(__name__))
 _lock = threading.Lock()
 _configured: _Configuration | None = None
 
@@ -40,6 +60,9 @@ _configured: _Configuration | None = None
 class _Configuration:
     provider: TracerProvider
     db: Path
+    # One tracer for the process: the SDK's get_tracer builds a new one per call, which
+    # measured as the largest per-span cost of a pytest session recording every test.
+    tracer: trace.Tracer
 
 
 def configure(
@@ -68,7 +91,9 @@ def configure(
             )
             provider = build_provider(db, Resource.create(attributes))
             trace.set_tracer_provider(provider)
-        _configured = _Configuration(provider, resolve_db_path(db).absolute())
+        _configured = _Configuration(
+            provider, resolve_db_path(db).absolute(), provider.get_tracer(_TRACER_NAME)
+        )
         return provider
 
 
@@ -83,19 +108,40 @@ def _configuration() -> _Configuration:
     return _configured
 
 
+def database() -> Path:
+    """The database this process's harness spans and captured files belong to."""
+    return _configuration().db
+
+
+def artifact_dir(span: Span) -> Path:
+    """The folder for the files ``span`` produces, beside the database."""
+    ids = span.get_span_context()
+    trace_id, span_id = format_trace_id(ids.trace_id), format_span_id(ids.span_id)
+    return span_artifact_dir(database(), trace_id, span_id)
+
+
 def _tracer() -> trace.Tracer:
-    return _configuration().provider.get_tracer(_TRACER_NAME)
+    return _configuration().tracer
+
+
+def context_from_env(env: Mapping[str, str] | None = None) -> otel_context.Context | None:
+    """The W3C context TRACEPARENT / TRACESTATE name in ``env`` (default: ours), the inverse
+    of ``traceparent_env``; None when they name none (or an invalid one)."""
+    parent, tracestate = traceparent.from_environment(env)
+    if parent is None:
+        return None
+    remote = SpanContext(
+        int(parent.trace_id, 16), int(parent.span_id, 16), is_remote=True,
+        trace_flags=TraceFlags(parent.flags), trace_state=TraceState.from_header([tracestate]),
+    )
+    return trace.set_span_in_context(NonRecordingSpan(remote))
 
 
 def _environment_parent() -> otel_context.Context | None:
-    """The W3C context in TRACEPARENT / TRACESTATE, for a span that has no parent here."""
+    """The W3C context in our environment, for a span that has no parent here."""
     if trace.get_current_span().get_span_context().is_valid:
         return None
-    traceparent = os.environ.get(c.ENV_TRACEPARENT)
-    if not traceparent:
-        return None
-    carrier = {"traceparent": traceparent, "tracestate": os.environ.get(c.ENV_TRACESTATE, "")}
-    return TraceContextTextMapPropagator().extract(carrier)
+    return context_from_env()
 
 
 @contextmanager
@@ -153,57 +199,22 @@ class CommandResult:
         return self.stderr_path.read_bytes()
 
 
-def command_attributes(argv: Sequence[str], cwd: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """The ``process.*`` attributes known before a child starts."""
-    return {
-        c.PROCESS_COMMAND_ARGS: list(argv),
-        c.PROCESS_EXECUTABLE_NAME: Path(argv[0]).name if argv else "",
-        c.PROCESS_WORKING_DIRECTORY: str(Path(cwd or os.getcwd()).absolute()),
-    }
-
-
 def traceparent_env(span: Span, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """``env`` (default: ours) with TRACEPARENT / TRACESTATE naming ``span`` as the parent."""
-    carrier: dict[str, str] = {}
-    TraceContextTextMapPropagator().inject(carrier, trace.set_span_in_context(span))
-    merged = dict(os.environ if env is None else env)
-    merged[c.ENV_TRACEPARENT] = carrier["traceparent"]
-    if carrier.get("tracestate"):
-        merged[c.ENV_TRACESTATE] = carrier["tracestate"]
-    else:
-        merged.pop(c.ENV_TRACESTATE, None)
-    return merged
+    ids = span.get_span_context()
+    parent = traceparent.TraceParent(
+        format_trace_id(ids.trace_id), format_span_id(ids.span_id), int(ids.trace_flags)
+    )
+    return traceparent.child_environment(parent, ids.trace_state.to_header(), env)
 
 
 def record_process_result(span: Span, result: ProcessResult) -> None:
     """Exit status, pid, status and artifact events of a finished child, onto its span."""
-    if result.pid is not None:
-        span.set_attribute(c.PROCESS_PID, result.pid)
-    span.set_attribute(c.PROCESS_EXIT_CODE, result.exit_code)
+    span.set_attributes(result_attributes(result))
     for output in result.outputs:
-        span.add_event(
-            c.ARTIFACT_EVENT,
-            {
-                c.ARTIFACT_PATH: str(output.path),
-                c.ARTIFACT_ROLE: output.role,
-                c.ARTIFACT_SHA256: output.sha256,
-                c.ARTIFACT_SIZE: output.size,
-            },
-        )
-    if result.exit_code != 0:
-        span.set_status(Status(StatusCode.ERROR, describe_exit(result)))
-
-
-def describe_exit(result: ProcessResult) -> str:
-    if result.error:
-        return result.error
-    if result.signal:
-        try:
-            name = signal.Signals(result.signal).name
-        except ValueError:
-            name = f"signal {result.signal}"
-        return f"killed by {name}"
-    return f"exit code {result.exit_code}"
+        span.add_event(c.ARTIFACT_EVENT, artifact_attributes(output))
+    if (description := error_description(result)) is not None:
+        span.set_status(Status(StatusCode.ERROR, description))
 
 
 def command(
@@ -213,28 +224,33 @@ def command(
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = False,
+    timeout: float | None = None,
     **attributes: Any,
 ) -> CommandResult:
     """Run ``argv`` as a command span; its output is tee'd to ours and kept as artifacts.
 
     ``check=True`` raises ``subprocess.CalledProcessError`` on a non-zero exit, like
-    ``subprocess.run``; the span is recorded either way.
+    ``subprocess.run``; the span is recorded either way. ``timeout`` stops the command's
+    whole process group (SIGTERM, then SIGKILL) and makes the exit code 124. A Ctrl-C during
+    the command reaches the command; if it dies of it, the KeyboardInterrupt follows here.
     """
     argv = [os.fspath(a) for a in argv]
-    db = _configuration().db
     with _span(
-        name or " ".join(argv), c.KIND_COMMAND, {**command_attributes(argv, cwd), **attributes}
+        name or command_name(argv), c.KIND_COMMAND, {**command_attributes(argv, cwd), **attributes}
     ) as span:
         ids = span.get_span_context()
-        trace_id, span_id = f"{ids.trace_id:032x}", f"{ids.span_id:016x}"
+        trace_id, span_id = format_trace_id(ids.trace_id), format_span_id(ids.span_id)
+        out_dir = artifact_dir(span)
         result = run_captured(
-            argv, span_artifact_dir(db, trace_id, span_id), cwd=cwd,
-            env=traceparent_env(span, env),
+            argv, out_dir, cwd=cwd, env=traceparent_env(span, env), timeout=timeout
         )
         record_process_result(span, result)
-    outputs = {output.role: output.path for output in result.outputs}
+    if result.capture_error:
+        _warn_once(result.capture_error, key=result.capture_error.split(":")[-1])
+    if (signum := died_of_forwarded_signal(result)) is not None:
+        signal.raise_signal(signum)
     done = CommandResult(
-        tuple(argv), result.exit_code, outputs[c.ROLE_STDOUT], outputs[c.ROLE_STDERR],
+        tuple(argv), result.exit_code, out_dir / c.ROLE_STDOUT, out_dir / c.ROLE_STDERR,
         trace_id, span_id,
     )
     if check and done.exit_code != 0:

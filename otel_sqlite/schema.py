@@ -8,6 +8,7 @@ records how far a file has come. A file written by a newer otel-sqlite is refuse
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from functools import cache
@@ -18,6 +19,8 @@ from otel_sqlite.errors import DatabaseError, NewerSchemaError
 # A writer waits this long for another writer's transaction before giving up; many short
 # transactions from several processes interleave well inside it.
 BUSY_TIMEOUT_MS = 30_000
+# Free space below which a failed write is reported as "the disk is full".
+_NEARLY_FULL_BYTES = 1 << 20
 
 Migration = Callable[[sqlite3.Connection, bool], None]
 MIGRATIONS: list[Migration] = []
@@ -214,14 +217,26 @@ def m001_initial(db: sqlite3.Connection, fts: bool) -> None:
 
 
 @migration
-def m002_run_roots(db: sqlite3.Connection, fts: bool) -> None:
-    """One row per trace naming its run's root span, kept by ``Store.write`` as spans arrive.
+def m002_index_text_per_statement(db: sqlite3.Connection, fts: bool) -> None:
+    """The store indexes a span's new text lines with one INSERT ... SELECT, not a trigger.
+
+    FTS5 flushes its pending terms at every trigger invocation, so the per-row insert
+    trigger made indexing the 100,000 lines of one big log about nine times slower.
+    """
+    if fts:
+        db.execute("DROP TRIGGER IF EXISTS text_lines_ai")
+
+
+@migration
+def m003_run_roots(db: sqlite3.Connection, fts: bool) -> None:
+    """One row per trace naming its run's root span, kept by a trigger as spans arrive.
 
     A root is a span with no parent in the database; finding them with ``NOT EXISTS`` over
-    every span took 0.3-1.7 s on a million spans, so listing, filtering and counting runs
-    could not meet 300 ms. When a trace has several candidates (spans arrive child first; a
-    parent may never be stored), a true root (no parent id) beats an orphan, then the earlier
-    start wins, and a span always displaces its own child (the store's _UPSERT_RUN_ROOTS).
+    every span took seconds on a million spans, so listing and filtering runs could not meet
+    300 ms. The trigger costs one index lookup per inserted span. When a trace has several
+    candidates (spans arrive child first; a parent may never be stored), a true root (no
+    parent id) beats an orphan, then the earlier start wins, and a span always displaces its
+    own child.
     """
     execute_script(
         db,
@@ -236,10 +251,6 @@ def m002_run_roots(db: sqlite3.Connection, fts: bool) -> None:
         -- The steps of one trace, and whether it has any (else its root's children are its
         -- steps): only step spans pay for this index.
         CREATE INDEX spans_trace_steps ON spans (trace_id) WHERE harness_kind = 'step';
-        -- Costs per run and per step read api_calls in (trace, parent) order from here,
-        -- without sorting 400k calls or walking every span; only api_calls pay for it.
-        CREATE INDEX spans_trace_api_calls ON spans (trace_id, parent_span_id)
-            WHERE harness_kind = 'api_call';
 
         INSERT INTO run_roots (trace_id, span, start_ns, orphan)
         SELECT trace_id, id, start_ns, orphan FROM (
@@ -253,6 +264,19 @@ def m002_run_roots(db: sqlite3.Connection, fts: bool) -> None:
                               WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id)
         ) WHERE rank = 1;
 
+        CREATE TRIGGER spans_run_root AFTER INSERT ON spans
+        WHEN new.parent_span_id IS NULL
+          OR NOT EXISTS (SELECT 1 FROM spans p
+                         WHERE p.trace_id = new.trace_id AND p.span_id = new.parent_span_id)
+        BEGIN
+            INSERT INTO run_roots (trace_id, span, start_ns, orphan)
+            VALUES (new.trace_id, new.id, new.start_ns, new.parent_span_id IS NOT NULL)
+            ON CONFLICT (trace_id) DO UPDATE
+                SET span = excluded.span, start_ns = excluded.start_ns, orphan = excluded.orphan
+                WHERE (excluded.orphan, excluded.start_ns) < (run_roots.orphan, run_roots.start_ns)
+                   OR (SELECT parent_span_id FROM spans WHERE id = run_roots.span) = new.span_id;
+        END;
+
         DROP VIEW runs;
         CREATE VIEW runs AS
         SELECT s.id, s.trace_id, s.span_id, s.name, s.start_ns, s.end_ns,
@@ -262,6 +286,25 @@ def m002_run_roots(db: sqlite3.Connection, fts: bool) -> None:
                s.status_message, r.service_name
         FROM run_roots rr JOIN spans s ON s.id = rr.span
         LEFT JOIN resources r ON r.id = s.resource_id;
+        """
+    )
+
+
+@migration
+def m004_run_roots_by_store(db: sqlite3.Connection, fts: bool) -> None:
+    """``Store.write`` keeps ``run_roots`` with one statement per write, not a trigger per row,
+    and api_calls get an index by (trace, parent) for costs per run and per step.
+
+    The per-row trigger cost about a quarter of the store's CPU time on harness-shaped runs;
+    ``costs --by run`` walked every span's (trace, parent) entry to avoid a sort (2.8 s on 1M
+    spans). Only api_call spans pay for the new index.
+    """
+    execute_script(
+        db,
+        """
+        DROP TRIGGER IF EXISTS spans_run_root;
+        CREATE INDEX spans_trace_api_calls ON spans (trace_id, parent_span_id)
+            WHERE harness_kind = 'api_call';
         """
     )
 
@@ -321,6 +364,23 @@ def migrate(db: sqlite3.Connection, path: Path | str = "database") -> None:
         raise
 
 
+def _folder_problem(path: Path) -> str:
+    """Why SQLite could not use the files beside ``path``, when the folder says why.
+
+    SQLite reports a read-only folder or a full disk as "unable to open" or "disk I/O error":
+    it needs to create its -wal and -shm files next to the database even to read it.
+    """
+    folder = path.absolute().parent
+    try:
+        if not os.access(folder, os.W_OK):
+            return " (its folder is read-only)"
+        if shutil.disk_usage(folder).free < _NEARLY_FULL_BYTES:
+            return " (the disk is full)"
+    except OSError:
+        pass
+    return ""
+
+
 def describe_error(path: Path, exc: sqlite3.Error) -> str:
     """One sentence for a person, from SQLite's terse error text."""
     text = str(exc)
@@ -328,10 +388,9 @@ def describe_error(path: Path, exc: sqlite3.Error) -> str:
         return f"{path} is not an otel-sqlite database (or it is corrupt): {text}"
     if "readonly" in text or "read-only" in text:
         return f"{path} is read-only: {text}"
-    if "disk is full" in text or "disk I/O" in text:
-        return f"cannot write {path}: {text}"
-    if "unable to open" in text:
-        return f"cannot open {path}: {text}"
+    if "disk is full" in text or "disk I/O" in text or "unable to open" in text:
+        verb = "open" if "unable to open" in text else "write"
+        return f"cannot {verb} {path}{_folder_problem(path)}: {text}"
     if "locked" in text or "busy" in text:
         return f"{path} stayed locked by another writer for {BUSY_TIMEOUT_MS // 1000} s: {text}"
     return f"{path}: {text}"
@@ -369,6 +428,19 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     return db
 
 
+def _on_read_only_medium(path: Path) -> bool:
+    """Whether ``path`` sits on a read-only filesystem with no -wal file beside it.
+
+    Such a file can never change, and SQLite could not create the -shm file a WAL database
+    normally needs even for reading, so it is opened as immutable instead.
+    """
+    try:
+        read_only = bool(os.statvfs(path.absolute().parent).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+    return read_only and not path.with_name(path.name + "-wal").exists()
+
+
 def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """Open an existing database for reading only; a read never creates or changes a file."""
     path = Path(path)
@@ -376,9 +448,10 @@ def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
         raise DatabaseError(f"no database at {path} (record something first, or pass --db)")
     if path.is_dir():
         raise DatabaseError(f"{path} is a directory, not a database file")
+    options = "mode=ro&immutable=1" if _on_read_only_medium(path) else "mode=ro"
     try:
         db = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+            f"{path.resolve().as_uri()}?{options}", uri=True, isolation_level=None,
             check_same_thread=False,
         )
         _configure(db)

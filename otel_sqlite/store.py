@@ -9,13 +9,16 @@ final export of a span replaces the row recorded while it was in flight.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from otel_sqlite import artifacts, values
+from otel_sqlite import artifacts, limits, values
 from otel_sqlite.conventions import (
     ARTIFACT_EVENT,
     ARTIFACT_MEDIA_TYPE,
@@ -30,7 +33,12 @@ from otel_sqlite.conventions import (
 )
 from otel_sqlite.errors import DatabaseError
 from otel_sqlite.records import ResourceRecord, ScopeRecord, SpanRecord
-from otel_sqlite.schema import connect, describe_error, has_fts
+from otel_sqlite.schema import BUSY_TIMEOUT_MS, connect, describe_error, has_fts
+
+logger = logging.getLogger(__name__)
+
+# Polling interval while another writer holds the lock: doubling from the first to the last.
+_FIRST_POLL_S, _LAST_POLL_S = 0.0005, 0.008
 
 # The span's own searchable text is capped: it is for finding a span, not for storing values.
 MAX_SPAN_TEXT_CHARS = 8192
@@ -40,9 +48,41 @@ _SPAN_COLUMNS = (
     "status_code, status_message, resource_id, scope_id, trace_state, trace_flags, "
     "dropped_attributes_count, dropped_events_count, dropped_links_count"
 )
-_INSERT_SPAN = (
-    f"INSERT INTO spans (id, {_SPAN_COLUMNS}) "
-    f"VALUES (?, {', '.join('?' * len(_SPAN_COLUMNS.split(',')))})"
+
+
+class _BulkInsert:
+    """An INSERT of many rows passed as one JSON array of arrays.
+
+    One statement per table and batch, instead of one sqlite3_step per row: each step releases
+    and re-takes the GIL, and in a busy host process every re-take waits for the application
+    thread, which made row-at-a-time writes several times slower inside BatchSpanProcessor.
+    Rows JSON cannot carry exactly (text holding NUL, which SQLite's JSON functions cut) are
+    bound one by one.
+    """
+
+    def __init__(self, table: str, columns: str) -> None:
+        count = len(columns.split(","))
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
+        self.bulk = f"INSERT INTO {table} ({columns}) SELECT {picks} FROM json_each(?)"
+        self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
+
+    def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        text = values.to_json(rows)
+        if "\\u0000" in text:
+            db.executemany(self.rowwise, rows)
+        else:
+            db.execute(self.bulk, (text,))
+
+
+_insert_spans = _BulkInsert("spans", "id, " + _SPAN_COLUMNS)
+_insert_attributes = _BulkInsert("attributes", "span, key, value, type")
+_insert_events = _BulkInsert(
+    "events", "span, name, time_ns, attributes, dropped_attributes_count"
+)
+_insert_links = _BulkInsert(
+    "links", "span, trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count"
 )
 _UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
     _SPAN_COLUMNS, ", ".join("?" * len(_SPAN_COLUMNS.split(",")))
@@ -62,10 +102,12 @@ SELECT s.id, NULL, 0, substr(s.name
     1, {MAX_SPAN_TEXT_CHARS})
 FROM spans AS s WHERE s.id IN (SELECT value FROM json_each(?))
 """
-# The run of each trace (schema m002): a new span with no stored parent is a candidate root; a
-# true root (no parent id) beats an orphan, then the earlier start wins, and a span always
-# displaces its own child. One set-based statement per batch, after the batch's spans are in,
-# so a parent and child written together are judged together (a trigger cost 15 % of writes).
+_INSERT_TEXT = "INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)"
+# The run of each trace (schema m003 / m004): a new span with no stored parent is a candidate
+# root; a true root (no parent id) beats an orphan, then the earlier start wins, and a span
+# always displaces its own child. One statement per write, after the batch's spans are in (so
+# a parent and a child written together are judged together); as a per-row trigger it cost
+# about a quarter of the store's CPU time on harness-shaped runs.
 _UPSERT_RUN_ROOTS = """
 INSERT INTO run_roots (trace_id, span, start_ns, orphan)
 SELECT s.trace_id, s.id, s.start_ns, s.parent_span_id IS NOT NULL
@@ -80,7 +122,11 @@ ON CONFLICT (trace_id) DO UPDATE
        OR (SELECT parent_span_id FROM spans WHERE id = run_roots.span)
           = (SELECT span_id FROM spans WHERE id = excluded.span)
 """
-_INSERT_TEXT = "INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)"
+# One statement per write, not a trigger per line: see schema.m002_index_text_per_statement.
+_INDEX_TEXT = (
+    "INSERT INTO text_fts (rowid, text) SELECT id, text FROM text_lines "
+    "WHERE span IN (SELECT value FROM json_each(?))"
+)
 _CHILD_TABLES = ("text_lines", "artifacts", "attributes", "events", "links")
 
 
@@ -93,7 +139,8 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._db = connect(self.path)
+        self._db: sqlite3.Connection | None = connect(self.path)
+        self._file = _identity(self.path)
         self._fts = has_fts(self._db)
         self._lock = threading.Lock()
         self._resource_ids: dict[str, int] = {}
@@ -104,7 +151,8 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
 
     def write(self, records: Iterable[SpanRecord]) -> int:
         """Store ``records`` in one transaction and return how many were written.
@@ -112,9 +160,11 @@ class Store:
         Raises DatabaseError with a sentence naming the cause; on error nothing is written.
         """
         with self._lock:
+            if self._db is None or _identity(self.path) != self._file:
+                self._reopen()
             db = self._db
             try:
-                db.execute("BEGIN IMMEDIATE")
+                self._begin(db)
                 try:
                     count = self._write_all(db, records)
                     db.execute("COMMIT")
@@ -122,16 +172,62 @@ class Store:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
                     # Ids cached during the failed transaction may name rows that never landed.
-                    self._resource_ids.clear()
-                    self._scope_ids.clear()
-                    self._known.clear()
+                    self._forget_ids()
                     raise
             except sqlite3.Error as exc:
                 raise DatabaseError(describe_error(self.path, exc)) from exc
             return count
 
+    def _reopen(self) -> None:
+        """Start a new file where ours was deleted or replaced while we held it open.
+
+        Writing on into the old, unlinked file would report success for spans nobody can
+        ever read; a long run whose database was removed keeps recording into a fresh one.
+        """
+        if self._db is not None:
+            logger.warning(
+                "otel-sqlite: %s was deleted or replaced while open; recording into a new file",
+                self.path,
+            )
+            self._db.close()
+            self._db = None
+        self._forget_ids()
+        self._db = connect(self.path)
+        self._file = _identity(self.path)
+        self._fts = has_fts(self._db)
+
+    def _forget_ids(self) -> None:
+        self._resource_ids.clear()
+        self._scope_ids.clear()
+        self._known.clear()
+
+    def _begin(self, db: sqlite3.Connection) -> None:
+        """Take the write lock, polling every few milliseconds while another writer holds it.
+
+        SQLite's own busy handler sleeps up to 100 ms between tries, so under steady contention
+        a writer can miss every free moment for seconds; short jittered polls keep the wait
+        close to the other writers' transaction time. The deadline is still BUSY_TIMEOUT_MS.
+        """
+        started = time.monotonic()
+        delay = _FIRST_POLL_S
+        db.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc) or time.monotonic() - started > BUSY_TIMEOUT_MS / 1000:
+                        raise
+                time.sleep(random.uniform(0.5, 1.5) * delay)
+                delay = min(delay * 2, _LAST_POLL_S)
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # For diagnosing contention: how long other writers' transactions held this one up.
+        logger.debug("lock wait %.6f s on %s", time.monotonic() - started, self.path)
+
     def _write_all(self, db: sqlite3.Connection, records: Iterable[SpanRecord]) -> int:
-        batch = _one_per_span(records)
+        batch = _one_per_span(map(limits.bounded, records))
         existing = self._existing(db, list(batch))
         next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM spans").fetchone()[0]
         span_rows: list[tuple] = []
@@ -140,7 +236,10 @@ class Store:
         link_rows: list[tuple] = []
         artifact_events: list[tuple[int, Mapping]] = []
         written: list[int] = []
-        scalar_names = values.SCALAR_TYPE_NAMES
+        # An in-flight row gets no span-text line: its final row replaces it, and indexing the
+        # text only to delete it again doubled the cost of a span's in-flight write.
+        indexed: list[int] = []
+        byte_attribute_rows: list[tuple] = []  # JSON cannot carry bytes; bound row by row
         for key, record in batch.items():
             row = self._span_row(db, record)
             found = existing.get(key)
@@ -155,13 +254,14 @@ class Store:
                 for table in _CHILD_TABLES:
                     db.execute(f"DELETE FROM {table} WHERE span = ?", (span,))
             written.append(span)
+            if record.end_ns is not None:
+                indexed.append(span)
             for name, value in record.attributes.items():
-                type_name = scalar_names.get(type(value))
-                attribute_rows.append(
-                    (span, name, value, type_name)
-                    if type_name
-                    else (span, name, *values.encode(value))
-                )
+                row = (span, name, *values.encode(value))
+                if type(row[2]) is not bytes:
+                    attribute_rows.append(row)
+                else:
+                    byte_attribute_rows.append(row)
             for event in record.events:
                 event_rows.append(
                     (span, event.name, event.time_ns, values.to_json(dict(event.attributes)),
@@ -174,26 +274,18 @@ class Store:
                     (span, link.trace_id, link.span_id, link.trace_state, link.flags,
                      values.to_json(dict(link.attributes)), link.dropped_attributes_count)
                 )
-        db.executemany(_INSERT_SPAN, span_rows)
+        _insert_spans(db, span_rows)
         if span_rows:
             db.execute(_UPSERT_RUN_ROOTS, (values.to_json([row[0] for row in span_rows]),))
-        db.executemany(
-            "INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)", attribute_rows
-        )
-        db.executemany(
-            "INSERT INTO events (span, name, time_ns, attributes, dropped_attributes_count) "
-            "VALUES (?, ?, ?, ?, ?)",
-            event_rows,
-        )
-        db.executemany(
-            "INSERT INTO links (span, trace_id, span_id, trace_state, flags, attributes, "
-            "dropped_attributes_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            link_rows,
-        )
+        _insert_attributes(db, attribute_rows)
+        db.executemany(_insert_attributes.rowwise, byte_attribute_rows)
+        _insert_events(db, event_rows)
+        _insert_links(db, link_rows)
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
         if self._fts and written:
-            db.execute(_INSERT_SPAN_TEXT, (values.to_json(written),))
+            db.execute(_INSERT_SPAN_TEXT, (values.to_json(indexed),))
+            db.execute(_INDEX_TEXT, (values.to_json(written),))
         return len(written)
 
     @staticmethod
@@ -230,7 +322,7 @@ class Store:
         return known[1]
 
     def _resource_id(self, db: sqlite3.Connection, resource: ResourceRecord) -> int:
-        attributes = dict(resource.attributes)
+        attributes, _ = limits.bound_attributes(resource.attributes, "", [])
         key = _fingerprint(sorted(attributes.items()), resource.schema_url)
         if (cached := self._resource_ids.get(key)) is not None:
             return cached
@@ -246,7 +338,8 @@ class Store:
         return rid
 
     def _scope_id(self, db: sqlite3.Connection, scope: ScopeRecord) -> int:
-        key = (scope.name, scope.version, scope.schema_url, values.to_json(dict(scope.attributes)))
+        attributes, _ = limits.bound_attributes(scope.attributes, "", [])
+        key = (scope.name, scope.version, scope.schema_url, values.to_json(attributes))
         if (cached := self._scope_ids.get(key)) is not None:
             return cached
         db.execute(
@@ -292,6 +385,19 @@ class Store:
             "UPDATE artifacts SET indexed_lines = ?, index_truncated = ? WHERE id = ?",
             (lines.count, int(lines.truncated), artifact),
         )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file ``path`` names now (device, inode), or None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _one_per_span(records: Iterable[SpanRecord]) -> dict[tuple[str, str], SpanRecord]:

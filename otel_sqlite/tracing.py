@@ -14,11 +14,17 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from otel_sqlite.conventions import ENV_OTLP_PROTOCOL, ENV_OTLP_TRACES_PROTOCOL
 from otel_sqlite.errors import OtelSqliteError
 from otel_sqlite.exporter import InFlightSpanProcessor, SQLiteSpanExporter
-
-ENV_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
-DEFAULT_EXPORTER = "sqlite"
+from otel_sqlite.exporter_choice import (
+    DEFAULT_EXPORTER,
+    ENV_TRACES_EXPORTER,
+    exporter_names,
+)
+from otel_sqlite.exporter_choice import (
+    sqlite_is_the_only_exporter as sqlite_is_the_only_exporter,
+)
 
 # Batch settings for the SQLite exporter, each overridable by its OTEL_BSP_* variable. The
 # stock 2048-span queue drops most spans of a tight loop while a slow exporter writes; a
@@ -30,23 +36,41 @@ BATCH_DEFAULTS = {
 }
 
 
-def exporter_names() -> list[str]:
-    raw = os.environ.get(ENV_TRACES_EXPORTER, DEFAULT_EXPORTER)
-    return [name.strip() for name in raw.split(",") if name.strip()]
+# How the SDK's auto-configuration turns "otlp" into an entry point name.
+OTLP_BY_PROTOCOL = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
 
 
-def sqlite_is_the_only_exporter() -> bool:
-    return exporter_names() == [DEFAULT_EXPORTER]
+def _entry_point_name(name: str) -> str:
+    """``otlp`` by OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, as ``opentelemetry-instrument`` does.
+
+    Unset, the Python SDK means grpc; when only the HTTP exporter is installed we take
+    http/protobuf (the OTel spec's default) rather than fail.
+    """
+    if name != "otlp":
+        return name
+    protocol = os.environ.get(ENV_OTLP_TRACES_PROTOCOL) or os.environ.get(ENV_OTLP_PROTOCOL)
+    if protocol:
+        if protocol.strip() not in OTLP_BY_PROTOCOL:
+            raise OtelSqliteError(
+                f"OTLP protocol {protocol!r} is not supported for traces "
+                f"(use {' or '.join(OTLP_BY_PROTOCOL)})"
+            )
+        return OTLP_BY_PROTOCOL[protocol.strip()]
+    grpc = OTLP_BY_PROTOCOL["grpc"]
+    if entry_points(group="opentelemetry_traces_exporter", name=grpc):
+        return grpc
+    return OTLP_BY_PROTOCOL["http/protobuf"]
 
 
 def load_exporter(name: str) -> SpanExporter:
     """The exporter registered under ``name``, built with no arguments as the SDK does."""
-    found = entry_points(group="opentelemetry_traces_exporter", name=name)
+    found = entry_points(group="opentelemetry_traces_exporter", name=_entry_point_name(name))
     for entry_point in found:
         return entry_point.load()()
     raise OtelSqliteError(
         f"{ENV_TRACES_EXPORTER} names '{name}', but no installed package provides a trace "
-        f"exporter of that name (try 'sqlite', 'console' or 'otlp')"
+        f"exporter of that name (try 'sqlite', 'console' or 'otlp'; 'otlp' needs "
+        f"opentelemetry-exporter-otlp-proto-http or -grpc)"
     )
 
 

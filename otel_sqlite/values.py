@@ -41,6 +41,7 @@ def to_json(value: object) -> str:
     return _ENCODER.encode(value)
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Scalars SQLite stores as they are (it binds True as 1): the hot path of every write.
 SCALAR_TYPE_NAMES: dict[type, str] = {str: "string", bool: "bool", int: "int", float: "double"}
 
@@ -49,6 +50,10 @@ def encode(value: AttributeValue) -> tuple[Any, str]:
     """``(stored value, type name)`` for one attribute value."""
     name = SCALAR_TYPE_NAMES.get(type(value))
     if name is not None:
+        if name == "int" and not _INT64_MIN <= value <= _INT64_MAX:
+            return str(value), name  # beyond what SQLite (and OTLP) integers hold
+        if name == "double" and value - value != 0.0:
+            return repr(value), name  # NaN and the infinities, which SQLite cannot keep
         return value, name
     if value is None:
         return None, "null"
@@ -74,6 +79,8 @@ def decode(value: Any, type_name: str) -> AttributeValue:
     """The attribute value ``encode`` stored, with its original type."""
     if type_name == "bool":
         return bool(value)
+    if isinstance(value, str) and type_name in ("int", "double"):
+        return int(value) if type_name == "int" else float(value)
     if type_name == "map" or type_name.endswith("[]"):
         decoded = json.loads(value)
         if type_name == "bool[]":

@@ -35,6 +35,15 @@ def test_every_attribute_type_round_trips_with_its_type(db_path: Path, query) ->
     assert types["ia"] == "int[]" and types["fa"] == "double[]" and types["by"] == "bytes"
 
 
+def test_values_sqlite_cannot_hold_natively_still_round_trip(db_path: Path, query) -> None:
+    attributes = {"big": 2**70, "small": -(2**64), "inf": float("inf"), "ninf": float("-inf")}
+    Store(db_path).write([span(attributes={**attributes, "nan": float("nan")})])
+    stored = {key: values.decode(value, kind)
+              for key, value, kind in query("SELECT key, value, type FROM attributes")}
+    nan = stored.pop("nan")
+    assert stored == attributes and nan != nan
+
+
 def test_an_attribute_is_found_by_key_and_value_through_the_index(db_path: Path, query) -> None:
     Store(db_path).write([span(attributes={"process.exit.code": 1})])
     plan = " ".join(row[-1] for row in query(

@@ -29,7 +29,8 @@ def span_tree(
     ``run`` carries ``run_id``, ``span_id``, ``name``, ``status``, ``start``, ``duration_ms``.
     Each span: ``span_id``, ``parent_span_id``, ``name``, ``kind``, ``harness_kind``,
     ``depth`` (root 0), ``start``, ``offset_ms`` (from the run's start), ``duration_ms`` (null
-    while in flight), ``status``, ``message``, ``children`` (count). ``max_depth`` leaves out
+    while in flight), ``status``, ``message``, ``number`` / ``attempt`` (``harness.step.*``, so
+    a waterfall can show retries as attempts), ``children`` (count). ``max_depth`` leaves out
     spans deeper than it (their parents' ``children`` still count them).
     """
     root = resolve_run(db, run)
@@ -56,6 +57,8 @@ def span_tree(
             "duration_ms": common.duration_ms(span["start_ns"], span["end_ns"]),
             "status": common.status(span["status_code"], span["end_ns"]),
             "message": span["status_message"],
+            "number": span["number"],
+            "attempt": span["attempt"],
             "children": len(children),
         })
         if max_depth is None or depth < max_depth:

@@ -1,0 +1,222 @@
+"""Staying standard: ``export otlp``, ``import``, ``push`` and ``serve`` speak OTLP."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+import click
+
+from otel_sqlite.cli.options import db_option
+from otel_sqlite.cli.reading import open_db, since_ns, since_option
+from otel_sqlite.paths import resolve_db_path
+from otel_sqlite.queries.records import Selection
+from otel_sqlite.queries.resolve import resolve_run
+
+
+def runs_argument(fn):  # noqa: ANN001, ANN201 - a click decorator
+    return click.argument("runs", nargs=-1, metavar="[RUN]...")(fn)
+
+
+def _selection(db_path: str | None, runs: Sequence[str], since: str | None) -> Selection:
+    trace_ids = None
+    if runs:
+        db = open_db(db_path)
+        try:
+            trace_ids = [resolve_run(db, run)["trace_id"] for run in runs]
+        finally:
+            db.close()
+    return Selection(trace_ids=trace_ids, since_ns=since_ns(since))
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wt", encoding="utf-8") as out:  # type: ignore[operator]
+        yield out
+
+
+@click.command(name="otlp")
+@runs_argument
+@since_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+              help="File to write (default: stdout); a name ending in .gz is gzip'd.")
+@db_option
+def export_otlp(runs: tuple[str, ...], since: str | None, output: str | None,
+                db: str | None) -> None:
+    """Stored spans as OTLP/JSON lines (the Collector file exporter's format).
+
+    RUN is a trace id, a unique prefix of one, or 'latest'; with none, every run.
+    """
+    from otel_sqlite.otlp_files import export_json_lines
+
+    selection = _selection(db, runs, since)
+    connection = open_db(db)
+    try:
+        with _output(output) as out:
+            count = export_json_lines(connection, out, selection)
+    finally:
+        connection.close()
+    if output not in (None, "-"):
+        click.echo(f"exported {count} spans to {output}", err=True)
+
+
+@click.command(name="import")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
+@db_option
+def import_otlp(files: tuple[str, ...], db: str | None) -> None:
+    """Store the spans of OTLP/JSON files: JSON lines or one document, gzip'd or not.
+
+    Importing a file twice changes nothing. Bad lines are reported with their number and
+    skipped; the exit status is then 1.
+    """
+    from otel_sqlite.otlp_files import ImportResult, import_file
+    from otel_sqlite.store import Store
+
+    result = ImportResult()
+    store = Store(resolve_db_path(db))
+    try:
+        for path in files:
+            import_file(store, path, result)
+    finally:
+        store.close()
+    for problem in result.problems[:20]:
+        click.echo(f"skipped {problem}", err=True)
+    if len(result.problems) > 20:
+        click.echo(f"... and {len(result.problems) - 20} more problems", err=True)
+    click.echo(
+        f"imported {result.spans} spans from {result.lines} lines of {len(files)} file(s)"
+        + (f"; {len(result.problems)} problem(s) skipped" if result.problems else "")
+    )
+    if result.problems:
+        sys.exit(1)
+
+
+def _parse_header(ctx: click.Context, param: click.Parameter, pairs: tuple[str, ...]) -> dict:
+    headers = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", ctx, param)
+        headers[key.strip()] = value
+    return headers
+
+
+@click.command(name="push")
+@runs_argument
+@click.option("--endpoint", metavar="URL",
+              help="OTLP/HTTP traces URL (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else "
+                   "$OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else "
+                   "http://localhost:4318/v1/traces).")
+@click.option("--header", "headers", multiple=True, metavar="K=V", callback=_parse_header,
+              help="A header for every request (repeatable); adds to "
+                   "$OTEL_EXPORTER_OTLP_HEADERS.")
+@since_option
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=512, show_default=True,
+              help="Spans per request.")
+@click.option("--from-start", is_flag=True,
+              help="Ignore the saved cursor and send everything selected again.")
+@db_option
+def push(runs: tuple[str, ...], endpoint: str | None, headers: dict, since: str | None,
+         batch_size: int, from_start: bool, db: str | None) -> None:
+    """Send stored spans to an OTLP/HTTP endpoint (Jaeger, a Collector), ids unchanged.
+
+    A push continues where the last one to the same endpoint stopped, so running it again
+    sends only what is new. RUN is a trace id, a unique prefix of one, or 'latest'.
+    """
+    from otel_sqlite import push as pushing
+
+    url = endpoint or pushing.default_endpoint()
+    sender = pushing.Sender(url, {**pushing.env_headers(), **headers})
+    bar = None
+
+    def start(counts: pushing.PushResult) -> None:
+        nonlocal bar
+        if sys.stderr.isatty() and counts.total:
+            bar = click.progressbar(length=counts.total, label="pushing", file=sys.stderr)
+            bar.__enter__()
+
+    try:
+        result = pushing.push(
+            resolve_db_path(db), sender, _selection(db, runs, since), batch=batch_size,
+            from_start=from_start, on_start=start,
+            on_batch=lambda n: bar.update(n) if bar is not None else None,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    notes = []
+    if result.already_pushed:
+        notes.append(f"{result.already_pushed} pushed before")
+    if result.unfinished:
+        notes.append(f"{result.unfinished} unfinished not sent")
+    if result.rejected:
+        notes.append(f"{result.rejected} rejected by the endpoint")
+    if result.retries:
+        notes.append(f"{result.retries} retries")
+    click.echo(f"pushed {result.spans} spans in {result.batches} requests to {url}"
+               + (f" ({'; '.join(notes)})" if notes else ""))
+    if result.cursor_error:
+        click.echo(f"warning: {result.cursor_error}", err=True)
+
+
+@click.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback exposes the database.")
+@click.option("--port", type=click.IntRange(0, 65535), default=4318, show_default=True,
+              help="Port (0 picks a free one, printed at start).")
+@click.option("--max-body-bytes", type=click.IntRange(1), default=None,
+              help="Largest request body accepted, as sent (default 16 MiB).")
+@click.option("--max-decompressed-bytes", type=click.IntRange(1), default=None,
+              help="Largest request body accepted once decompressed (default 64 MiB).")
+@db_option
+def serve(host: str, port: int, max_body_bytes: int | None,
+          max_decompressed_bytes: int | None, db: str | None) -> None:
+    """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON) into the database.
+
+    Point any OTel SDK at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:PORT. Ctrl-C or
+    SIGTERM stores the requests under way and exits.
+    """
+    from otel_sqlite import receiver
+    from otel_sqlite.store import Store
+
+    limits = receiver.Limits(
+        max_body_bytes or receiver.MAX_BODY_BYTES,
+        max_decompressed_bytes or receiver.MAX_DECOMPRESSED_BYTES,
+    )
+    path = resolve_db_path(db)
+    store = Store(path)
+    try:
+        server = receiver.OtlpServer((host, port), store, limits)
+    except OSError as exc:
+        store.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"listening on {server.url} (db {path}); Ctrl-C to stop", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    stats = server.stats
+    click.echo(
+        f"stopped: {stats.spans} spans stored from {stats.requests} requests"
+        + (f" ({stats.spans / stats.busy_seconds:,.0f} spans/s while busy)"
+           if stats.busy_seconds else "")
+        + (f"; {stats.rejected} spans rejected" if stats.rejected else "")
+        + (f"; {stats.failed_requests} requests failed" if stats.failed_requests else ""),
+        err=True,
+    )

@@ -1,0 +1,165 @@
+"""``serve``: an OTLP/HTTP receiver that any SDK can write into, per the OTLP/HTTP spec."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import replace
+
+import pytest
+from google.rpc import status_pb2
+from interop_support import OTEL_SQLITE, comparable, env, provider, record_rich_spans, serving
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otel_sqlite import otlp
+from otel_sqlite.exporter import span_to_record
+from otel_sqlite.queries.records import iter_records
+from otel_sqlite.records import SpanRecord
+from otel_sqlite.schema import connect_readonly
+
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+
+
+def stored(db) -> list[SpanRecord]:  # noqa: ANN001
+    connection = connect_readonly(db)
+    try:
+        return [record for rows in iter_records(connection) for _, record in rows]
+    finally:
+        connection.close()
+
+
+def post(url: str, body: bytes, content_type: str = otlp.MEDIA_PROTOBUF,
+         method: str = "POST", **headers: str) -> tuple[int, bytes, str]:
+    request = urllib.request.Request(
+        url, data=body if method == "POST" else None, method=method,
+        headers={"Content-Type": content_type, **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read(), answer.headers["Content-Type"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers["Content-Type"]
+
+
+def one_span_request(name: str = "posted", span_id: str = "b7ad6b7169203331"):
+    return otlp.records_to_request([SpanRecord(TRACE, span_id, name, 10, 20)])
+
+
+@pytest.fixture
+def server(tmp_path):
+    with serving(tmp_path / "served.db", "--max-body-bytes", "20000",
+                 "--max-decompressed-bytes", "100000") as (process, url):
+        yield url, tmp_path / "served.db"
+
+
+@pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
+def test_the_official_exporter_stores_every_field_the_sdk_saw(tmp_path, compression):
+    with serving(tmp_path / "served.db") as (_, url):
+        memory = InMemorySpanExporter()
+        tracer_provider = provider(OTLPSpanExporter(endpoint=url, compression=compression))
+        tracer_provider.add_span_processor(SimpleSpanProcessor(memory))
+        record_rich_spans(tracer_provider)
+        tracer_provider.shutdown()
+        received = {(r.trace_id, r.span_id): r for r in stored(tmp_path / "served.db")}
+    seen = [comparable(span_to_record(span)) for span in memory.get_finished_spans()]
+    assert len(received) == len(seen) == 4
+    for expected in seen:
+        # The Python exporter sends no W3C trace flags (Span.flags bits 0-7 are 0), so only
+        # the sampled bit can be known: every exported span was sampled.
+        expected = replace(expected, trace_flags=expected.trace_flags & 1)
+        assert received[expected.trace_id, expected.span_id] == expected
+
+
+def test_json_bodies_are_stored_and_answered_in_json(server):
+    url, db = server
+    body = otlp.request_to_json(one_span_request())
+    status, answer, content_type = post(url, body.encode(), otlp.MEDIA_JSON)
+    assert (status, content_type) == (200, otlp.MEDIA_JSON)
+    assert json.loads(answer) == {}
+    assert [(r.trace_id, r.name) for r in stored(db)] == [(TRACE, "posted")]
+
+
+def test_gzip_protobuf_is_answered_with_an_export_response(server):
+    url, db = server
+    body = gzip.compress(one_span_request().SerializeToString())
+    status, answer, content_type = post(url, body, **{"Content-Encoding": "gzip"})
+    assert (status, content_type) == (200, otlp.MEDIA_PROTOBUF)
+    assert ExportTraceServiceResponse.FromString(answer) == ExportTraceServiceResponse()
+    assert len(stored(db)) == 1
+
+
+def test_spans_with_bad_ids_get_partial_success_and_the_rest_are_stored(server):
+    url, db = server
+    request = one_span_request()
+    bad = request.resource_spans[0].scope_spans[0].spans.add()
+    bad.CopyFrom(request.resource_spans[0].scope_spans[0].spans[0])
+    bad.span_id = b"\x00" * 8
+    status, answer, _ = post(url, request.SerializeToString())
+    response = ExportTraceServiceResponse.FromString(answer)
+    assert status == 200
+    assert response.partial_success.rejected_spans == 1
+    assert "span_id" in response.partial_success.error_message
+    assert len(stored(db)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "headers", "status"),
+    [
+        (b"\x0a\xff\xff\xff\xff\x0f garbage", otlp.MEDIA_PROTOBUF, {}, 400),
+        (b'{"resourceSpans": [', otlp.MEDIA_JSON, {}, 400),
+        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]}',
+         otlp.MEDIA_JSON, {}, 400),
+        (b"not gzip at all", otlp.MEDIA_PROTOBUF, {"Content-Encoding": "gzip"}, 400),
+        (b"{}", "text/plain", {}, 415),
+        (b"{}", otlp.MEDIA_JSON, {"Content-Encoding": "br"}, 415),
+        (b"\x00" * 30000, otlp.MEDIA_PROTOBUF, {}, 413),
+        (gzip.compress(b"\x00" * 10_000_000), otlp.MEDIA_PROTOBUF,
+         {"Content-Encoding": "gzip"}, 413),
+    ],
+    ids=["bad-protobuf", "bad-json", "bad-id", "bad-gzip", "text-plain", "brotli",
+         "over-body-limit", "zip-bomb"],
+)
+def test_bad_requests_get_their_status_and_the_server_stays_up(
+    server, body, content_type, headers, status
+):
+    url, db = server
+    code, answer, answer_type = post(url, body, content_type, **headers)
+    assert code == status
+    if answer_type == otlp.MEDIA_PROTOBUF:
+        assert status_pb2.Status.FromString(answer).message
+    assert stored(db) == []
+    assert post(url, one_span_request().SerializeToString())[0] == 200
+    assert len(stored(db)) == 1
+
+
+def test_other_methods_get_405_and_other_paths_404(server):
+    url, _ = server
+    assert post(url, b"", method="GET")[0] == 405
+    assert post(url.replace("/v1/traces", "/v1/metrics"), b"")[0] == 404
+    assert post(url.replace("/v1/traces", "/"), b"", method="GET")[0] == 404
+
+
+def test_sigterm_stops_the_server_cleanly_with_a_summary(tmp_path):
+    with serving(tmp_path / "served.db") as (process, url):
+        post(url, one_span_request().SerializeToString())
+        process.terminate()
+        process.wait(timeout=20)
+        summary = process.stderr.read()
+    assert "stopped: 1 spans stored from 1 requests" in summary
+
+
+def test_a_busy_port_is_one_clean_error(tmp_path):
+    with serving(tmp_path / "served.db") as (_, url):
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        result = subprocess.run([OTEL_SQLITE, "serve", "--port", port, "--db",
+                                 str(tmp_path / "other.db")], capture_output=True, text=True,
+                                env=env(), timeout=20)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: cannot listen on 127.0.0.1:")
