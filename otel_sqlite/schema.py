@@ -229,13 +229,14 @@ def m002_index_text_per_statement(db: sqlite3.Connection, fts: bool) -> None:
 
 @migration
 def m003_run_roots(db: sqlite3.Connection, fts: bool) -> None:
-    """One row per trace naming its run's root span, kept by ``Store.write`` as spans arrive.
+    """One row per trace naming its run's root span, kept by a trigger as spans arrive.
 
     A root is a span with no parent in the database; finding them with ``NOT EXISTS`` over
-    every span took 0.3-1.7 s on a million spans, so listing, filtering and counting runs
-    could not meet 300 ms. When a trace has several candidates (spans arrive child first; a
-    parent may never be stored), a true root (no parent id) beats an orphan, then the earlier
-    start wins, and a span always displaces its own child (the store's _UPSERT_RUN_ROOTS).
+    every span took seconds on a million spans, so listing and filtering runs could not meet
+    300 ms. The trigger costs one index lookup per inserted span. When a trace has several
+    candidates (spans arrive child first; a parent may never be stored), a true root (no
+    parent id) beats an orphan, then the earlier start wins, and a span always displaces its
+    own child.
     """
     execute_script(
         db,
@@ -250,10 +251,6 @@ def m003_run_roots(db: sqlite3.Connection, fts: bool) -> None:
         -- The steps of one trace, and whether it has any (else its root's children are its
         -- steps): only step spans pay for this index.
         CREATE INDEX spans_trace_steps ON spans (trace_id) WHERE harness_kind = 'step';
-        -- Costs per run and per step read api_calls in (trace, parent) order from here,
-        -- without sorting 400k calls or walking every span; only api_calls pay for it.
-        CREATE INDEX spans_trace_api_calls ON spans (trace_id, parent_span_id)
-            WHERE harness_kind = 'api_call';
 
         INSERT INTO run_roots (trace_id, span, start_ns, orphan)
         SELECT trace_id, id, start_ns, orphan FROM (
@@ -267,6 +264,19 @@ def m003_run_roots(db: sqlite3.Connection, fts: bool) -> None:
                               WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id)
         ) WHERE rank = 1;
 
+        CREATE TRIGGER spans_run_root AFTER INSERT ON spans
+        WHEN new.parent_span_id IS NULL
+          OR NOT EXISTS (SELECT 1 FROM spans p
+                         WHERE p.trace_id = new.trace_id AND p.span_id = new.parent_span_id)
+        BEGIN
+            INSERT INTO run_roots (trace_id, span, start_ns, orphan)
+            VALUES (new.trace_id, new.id, new.start_ns, new.parent_span_id IS NOT NULL)
+            ON CONFLICT (trace_id) DO UPDATE
+                SET span = excluded.span, start_ns = excluded.start_ns, orphan = excluded.orphan
+                WHERE (excluded.orphan, excluded.start_ns) < (run_roots.orphan, run_roots.start_ns)
+                   OR (SELECT parent_span_id FROM spans WHERE id = run_roots.span) = new.span_id;
+        END;
+
         DROP VIEW runs;
         CREATE VIEW runs AS
         SELECT s.id, s.trace_id, s.span_id, s.name, s.start_ns, s.end_ns,
@@ -276,6 +286,25 @@ def m003_run_roots(db: sqlite3.Connection, fts: bool) -> None:
                s.status_message, r.service_name
         FROM run_roots rr JOIN spans s ON s.id = rr.span
         LEFT JOIN resources r ON r.id = s.resource_id;
+        """
+    )
+
+
+@migration
+def m004_run_roots_by_store(db: sqlite3.Connection, fts: bool) -> None:
+    """``Store.write`` keeps ``run_roots`` with one statement per write, not a trigger per row,
+    and api_calls get an index by (trace, parent) for costs per run and per step.
+
+    The per-row trigger cost about a quarter of the store's CPU time on harness-shaped runs;
+    ``costs --by run`` walked every span's (trace, parent) entry to avoid a sort (2.8 s on 1M
+    spans). Only api_call spans pay for the new index.
+    """
+    execute_script(
+        db,
+        """
+        DROP TRIGGER IF EXISTS spans_run_root;
+        CREATE INDEX spans_trace_api_calls ON spans (trace_id, parent_span_id)
+            WHERE harness_kind = 'api_call';
         """
     )
 

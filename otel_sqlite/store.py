@@ -102,10 +102,12 @@ SELECT s.id, NULL, 0, substr(s.name
     1, {MAX_SPAN_TEXT_CHARS})
 FROM spans AS s WHERE s.id IN (SELECT value FROM json_each(?))
 """
-# The run of each trace (schema m003): a new span with no stored parent is a candidate root; a
-# true root (no parent id) beats an orphan, then the earlier start wins, and a span always
-# displaces its own child. One set-based statement per batch, after the batch's spans are in,
-# so a parent and child written together are judged together (a trigger cost 15 % of writes).
+_INSERT_TEXT = "INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)"
+# The run of each trace (schema m003 / m004): a new span with no stored parent is a candidate
+# root; a true root (no parent id) beats an orphan, then the earlier start wins, and a span
+# always displaces its own child. One statement per write, after the batch's spans are in (so
+# a parent and a child written together are judged together); as a per-row trigger it cost
+# about a quarter of the store's CPU time on harness-shaped runs.
 _UPSERT_RUN_ROOTS = """
 INSERT INTO run_roots (trace_id, span, start_ns, orphan)
 SELECT s.trace_id, s.id, s.start_ns, s.parent_span_id IS NOT NULL
@@ -120,7 +122,6 @@ ON CONFLICT (trace_id) DO UPDATE
        OR (SELECT parent_span_id FROM spans WHERE id = run_roots.span)
           = (SELECT span_id FROM spans WHERE id = excluded.span)
 """
-_INSERT_TEXT = "INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)"
 # One statement per write, not a trigger per line: see schema.m002_index_text_per_statement.
 _INDEX_TEXT = (
     "INSERT INTO text_fts (rowid, text) SELECT id, text FROM text_lines "
