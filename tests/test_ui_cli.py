@@ -56,8 +56,9 @@ def test_other_commands_never_import_the_ui(tmp_path):
         "assert result.exit_code == 0, result.output\n"
         "print(sorted(m for m in sys.modules if m.startswith('otel_sqlite.ui')))\n"
     )
+    # Outside the checkout, so the installed package is imported, not the source folder.
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
+                          check=True, cwd=tmp_path)
     assert done.stdout.strip() == "[]"
 
 
