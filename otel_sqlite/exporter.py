@@ -84,7 +84,9 @@ class _Translator:
             end_ns=span.end_time,
             status_code=status.status_code.name,
             status_message=status.description or "",
-            attributes=_plain(span.attributes),
+            # ``attributes`` wraps the span's BoundedAttributes in a MappingProxyType, whose
+            # copy goes through the slow generic Mapping protocol; read what it wraps.
+            attributes=_plain(getattr(span, "_attributes", None) or span.attributes),
             events=[
                 EventRecord(e.name, e.timestamp, _plain(e.attributes), e.dropped_attributes)
                 for e in span.events

@@ -36,6 +36,9 @@ MAX_EVENTS = 1024
 MAX_LINKS = 1024
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Keys repeat across spans: once a key has passed the checks, later spans skip them.
+_GOOD_KEYS: set[str] = set()
+_GOOD_KEYS_MAX = 65_536
 _PLAIN = (int, float, bool, type(None))
 
 
@@ -65,6 +68,20 @@ def _value_fits(value: AttributeValue) -> bool:
         return True
     if kind is bytes:
         return len(value) <= MAX_VALUE_CHARS  # type: ignore[arg-type]
+    if kind is tuple or kind is list:
+        total = 0
+        for item in value:  # type: ignore[union-attr]
+            item_kind = type(item)
+            if item_kind is str:
+                if not (item.isascii() or _SURROGATE.search(item) is None):
+                    return False
+                total += len(item)
+            elif item_kind in _PLAIN:
+                total += 8
+            else:
+                break  # nested or bytes: the general check below
+        else:
+            return total <= MAX_VALUE_CHARS
     try:
         if isinstance(value, Mapping):
             return _text_fits(values.to_json(dict(value)), MAX_VALUE_CHARS)
@@ -78,14 +95,19 @@ def _value_fits(value: AttributeValue) -> bool:
 
 
 def _attributes_fit(attributes: Attributes) -> bool:
+    # Inlined checks: this runs for every attribute of every span, on the exporter's hot path.
     if len(attributes) > MAX_ATTRIBUTES:
         return False
+    search = _SURROGATE.search
     for key, value in attributes.items():
-        if not _text_fits(key, MAX_KEY_CHARS):
-            return False
+        if key not in _GOOD_KEYS:
+            if len(key) > MAX_KEY_CHARS or not (key.isascii() or search(key) is None):
+                return False
+            if len(_GOOD_KEYS) < _GOOD_KEYS_MAX:
+                _GOOD_KEYS.add(key)
         kind = type(value)
         if kind is str:
-            if not _text_fits(value, MAX_VALUE_CHARS):
+            if len(value) > MAX_VALUE_CHARS or not (value.isascii() or search(value) is None):
                 return False
         elif kind not in _PLAIN and not _value_fits(value):
             return False

@@ -50,40 +50,17 @@ _SPAN_COLUMNS = (
 )
 
 
-class _BulkInsert:
-    """An INSERT of many rows passed as one JSON array of arrays.
-
-    One statement per table and batch, instead of one sqlite3_step per row: each step releases
-    and re-takes the GIL, and in a busy host process every re-take waits for the application
-    thread, which made row-at-a-time writes several times slower inside BatchSpanProcessor.
-    Rows JSON cannot carry exactly (text holding NUL, which SQLite's JSON functions cut) are
-    bound one by one.
-    """
-
-    def __init__(self, table: str, columns: str) -> None:
-        count = len(columns.split(","))
-        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
-        self.bulk = f"INSERT INTO {table} ({columns}) SELECT {picks} FROM json_each(?)"
-        self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
-
-    def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        text = values.to_json(rows)
-        if "\\u0000" in text:
-            db.executemany(self.rowwise, rows)
-        else:
-            db.execute(self.bulk, (text,))
+def _insert(table: str, columns: str) -> str:
+    return f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(columns.split(',')))})"
 
 
-_insert_spans = _BulkInsert("spans", "id, " + _SPAN_COLUMNS)
-_insert_attributes = _BulkInsert("attributes", "span, key, value, type")
-_insert_events = _BulkInsert(
-    "events", "span, name, time_ns, attributes, dropped_attributes_count"
-)
-_insert_links = _BulkInsert(
+_INSERT_SPANS = _insert("spans", "id, " + _SPAN_COLUMNS)
+_INSERT_ATTRIBUTES = _insert("attributes", "span, key, value, type")
+_INSERT_EVENTS = _insert("events", "span, name, time_ns, attributes, dropped_attributes_count")
+_INSERT_LINKS = _insert(
     "links", "span, trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count"
 )
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
     _SPAN_COLUMNS, ", ".join("?" * len(_SPAN_COLUMNS.split(",")))
 )
@@ -241,7 +218,6 @@ class Store:
         # An in-flight row gets no span-text line: its final row replaces it, and indexing the
         # text only to delete it again doubled the cost of a span's in-flight write.
         indexed: list[int] = []
-        byte_attribute_rows: list[tuple] = []  # JSON cannot carry bytes; bound row by row
         for key, record in batch.items():
             row = self._span_row(db, record)
             found = existing.get(key)
@@ -259,11 +235,20 @@ class Store:
             if record.end_ns is not None:
                 indexed.append(span)
             for name, value in record.attributes.items():
-                row = (span, name, *values.encode(value))
-                if type(row[2]) is not bytes:
-                    attribute_rows.append(row)
-                else:
-                    byte_attribute_rows.append(row)
+                kind = type(value)  # the common scalars inline: this loop is the hot path
+                if kind is str:
+                    attribute_rows.append((span, name, value, "string"))
+                    continue
+                if kind is bool:
+                    attribute_rows.append((span, name, value, "bool"))
+                    continue
+                if kind is int and _INT64_MIN <= value <= _INT64_MAX:
+                    attribute_rows.append((span, name, value, "int"))
+                    continue
+                if kind is float and value - value == 0.0:
+                    attribute_rows.append((span, name, value, "double"))
+                    continue
+                attribute_rows.append((span, name, *values.encode(value)))
             for event in record.events:
                 event_rows.append(
                     (span, event.name, event.time_ns, values.to_json(dict(event.attributes)),
@@ -276,13 +261,12 @@ class Store:
                     (span, link.trace_id, link.span_id, link.trace_state, link.flags,
                      values.to_json(dict(link.attributes)), link.dropped_attributes_count)
                 )
-        _insert_spans(db, span_rows)
+        db.executemany(_INSERT_SPANS, span_rows)
         if span_rows:
             db.execute(_UPSERT_RUN_ROOTS, (values.to_json([row[0] for row in span_rows]),))
-        _insert_attributes(db, attribute_rows)
-        db.executemany(_insert_attributes.rowwise, byte_attribute_rows)
-        _insert_events(db, event_rows)
-        _insert_links(db, link_rows)
+        db.executemany(_INSERT_ATTRIBUTES, attribute_rows)
+        db.executemany(_INSERT_EVENTS, event_rows)
+        db.executemany(_INSERT_LINKS, link_rows)
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
         if self._fts and written:
