@@ -11,14 +11,14 @@ import re
 from collections.abc import Iterable
 
 from otel_sqlite.records import AttributeValue
+from otel_sqlite.values import INT64_MAX, INT64_MIN
 
 _INT = re.compile(r"[+-]?(0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[+-]?(([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+)")
-_INT64 = range(-(2**63), 2**63)
 
 
 def typed_value(text: str) -> AttributeValue:
-    if _INT.fullmatch(text) and int(text) in _INT64:
+    if _INT.fullmatch(text) and INT64_MIN <= int(text) <= INT64_MAX:
         return int(text)
     if _FLOAT.fullmatch(text):
         return float(text)

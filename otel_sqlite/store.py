@@ -60,7 +60,6 @@ _INSERT_EVENTS = _insert("events", "span, name, time_ns, attributes, dropped_att
 _INSERT_LINKS = _insert(
     "links", "span, trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count"
 )
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
     _SPAN_COLUMNS, ", ".join("?" * len(_SPAN_COLUMNS.split(",")))
 )
@@ -242,7 +241,7 @@ class Store:
                 if kind is bool:
                     attribute_rows.append((span, name, value, "bool"))
                     continue
-                if kind is int and _INT64_MIN <= value <= _INT64_MAX:
+                if kind is int and values.INT64_MIN <= value <= values.INT64_MAX:
                     attribute_rows.append((span, name, value, "int"))
                     continue
                 if kind is float and value - value == 0.0:

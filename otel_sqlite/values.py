@@ -41,7 +41,7 @@ def to_json(value: object) -> str:
     return _ENCODER.encode(value)
 
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what SQLite (and OTLP) integers hold
 # Scalars SQLite stores as they are (it binds True as 1): the hot path of every write.
 SCALAR_TYPE_NAMES: dict[type, str] = {str: "string", bool: "bool", int: "int", float: "double"}
 
@@ -50,7 +50,7 @@ def encode(value: AttributeValue) -> tuple[Any, str]:
     """``(stored value, type name)`` for one attribute value."""
     name = SCALAR_TYPE_NAMES.get(type(value))
     if name is not None:
-        if name == "int" and not _INT64_MIN <= value <= _INT64_MAX:
+        if name == "int" and not INT64_MIN <= value <= INT64_MAX:
             return str(value), name  # beyond what SQLite (and OTLP) integers hold
         if name == "double" and value - value != 0.0:
             return repr(value), name  # NaN and the infinities, which SQLite cannot keep
