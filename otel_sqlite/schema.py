@@ -309,6 +309,23 @@ def m004_run_roots_by_store(db: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+@migration
+def m005_text_lines_artifact_partial(db: sqlite3.Connection, fts: bool) -> None:
+    """Index text lines by artifact only where there is one.
+
+    Every finished span writes a span-text line with no artifact; indexing those NULLs cost
+    each span one more B-tree insert and served no query (``artifact = ?`` implies NOT NULL,
+    so SQLite still uses the partial index there and for the ON DELETE CASCADE lookups).
+    """
+    execute_script(
+        db,
+        """
+        DROP INDEX text_lines_artifact;
+        CREATE INDEX text_lines_artifact ON text_lines (artifact) WHERE artifact IS NOT NULL;
+        """
+    )
+
+
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

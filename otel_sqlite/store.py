@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
 from pathlib import Path
 
 from otel_sqlite import artifacts, limits, values
@@ -40,6 +41,9 @@ logger = logging.getLogger(__name__)
 # Polling interval while another writer holds the lock: doubling from the first to the last.
 _FIRST_POLL_S, _LAST_POLL_S = 0.0005, 0.008
 
+# Page cache of a writer's connection, in KiB (SQLite's default is 2 MiB).
+WRITER_CACHE_KIB = 64 * 1024
+
 # The span's own searchable text is capped: it is for finding a span, not for storing values.
 MAX_SPAN_TEXT_CHARS = 8192
 
@@ -50,19 +54,80 @@ _SPAN_COLUMNS = (
 )
 
 
-def _insert(table: str, columns: str) -> str:
-    return f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(columns.split(',')))})"
+class _BulkInsert:
+    """An INSERT of a whole batch of rows as one statement over one JSON array of arrays.
+
+    One sqlite3_step per table and batch instead of one per row: every step releases the GIL
+    and must take it back, and beside a busy application thread each take-back waits out the
+    interpreter's switch interval (5 ms), so row-at-a-time writes starved inside
+    BatchSpanProcessor while the application was creating spans. Rows whose text holds NUL
+    (which SQLite's JSON functions cut) are bound one by one.
+    """
+
+    def __init__(self, table: str, columns: str) -> None:
+        count = len(columns.split(","))
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
+        self.bulk = f"INSERT INTO {table} ({columns}) SELECT {picks} FROM json_each(?)"
+        self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
+
+    def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        text = values.to_json(rows)
+        if _JSON_NUL in text:
+            db.executemany(self.rowwise, rows)
+        else:
+            db.execute(self.bulk, (text,))
 
 
-_INSERT_SPANS = _insert("spans", "id, " + _SPAN_COLUMNS)
-_INSERT_ATTRIBUTES = _insert("attributes", "span, key, value, type")
-_INSERT_EVENTS = _insert("events", "span, name, time_ns, attributes, dropped_attributes_count")
-_INSERT_LINKS = _insert(
+_JSON_NUL = "\\u0000"
+_insert_spans = _BulkInsert("spans", "id, " + _SPAN_COLUMNS)
+_insert_events = _BulkInsert("events", "span, name, time_ns, attributes, dropped_attributes_count")
+_insert_links = _BulkInsert(
     "links", "span, trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count"
 )
-_UPDATE_SPAN = "UPDATE spans SET ({}) = ({}) WHERE id = ?".format(
-    _SPAN_COLUMNS, ", ".join("?" * len(_SPAN_COLUMNS.split(",")))
-)
+# Each span's attributes as [span, {key: value, ...}, [[key, value, type], ...]]: the values
+# JSON carries with their type in the object, the others encoded (see _json_ready). The rows
+# are made in C, so the exporter's hot loop builds no tuple per attribute.
+_INSERT_ATTRIBUTE_DOCS = """
+INSERT INTO attributes (span, key, value, type)
+SELECT json_extract(s.value, '$[0]'), a.key, a.value,
+       CASE a.type WHEN 'text' THEN 'string' WHEN 'integer' THEN 'int' WHEN 'real' THEN 'double'
+                   ELSE 'bool' END
+FROM json_each(?1) AS s, json_each(s.value, '$[1]') AS a
+UNION ALL
+SELECT json_extract(s.value, '$[0]'), json_extract(e.value, '$[0]'),
+       json_extract(e.value, '$[1]'), json_extract(e.value, '$[2]')
+FROM json_each(?1) AS s, json_each(s.value, '$[2]') AS e
+"""
+_INSERT_ATTRIBUTE = "INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)"
+
+
+AttributeDoc = tuple[int, Mapping, list[tuple]]  # (span, JSON-ready attributes, the others)
+
+
+def _insert_attributes(db: sqlite3.Connection, docs: list[AttributeDoc]) -> None:
+    """Store each span's ``(span, JSON-ready attributes, encoded others)`` (see _json_ready)."""
+    if not docs:
+        return
+    if not any(type(row[1]) is bytes for _, _, encoded in docs for row in encoded):
+        text = values.to_json(docs)
+        if _JSON_NUL not in text:
+            db.execute(_INSERT_ATTRIBUTE_DOCS, (text,))
+            return
+    db.executemany(_INSERT_ATTRIBUTE, (
+        row
+        for span, plain, encoded in docs
+        for row in chain(
+            ((span, key, *values.encode(value)) for key, value in plain.items()),
+            ((span, *row) for row in encoded),
+        )
+    ))
+
+
+# Deleting a span cascades to its attributes, events, links, artifacts, text lines (and so
+# their FTS rows, by trigger) and run_roots entry.
+_DELETE_SPANS = "DELETE FROM spans WHERE id IN (SELECT value FROM json_each(?))"
 # What finds a span in search: its name, its string attributes, its events' names and
 # exception messages. Built in SQL from the rows just written, so the hot path stays in C.
 _INSERT_SPAN_TEXT = f"""
@@ -105,7 +170,6 @@ _INDEX_TEXT = (
 )
 # Resource / scope record objects whose row id is remembered (see Store._row_id).
 _MAX_KNOWN = 1024
-_CHILD_TABLES = ("text_lines", "artifacts", "attributes", "events", "links")
 
 
 def _fingerprint(*parts: object) -> str:
@@ -117,7 +181,7 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._db: sqlite3.Connection | None = connect(self.path)
+        self._db: sqlite3.Connection | None = _connect(self.path)
         self._file = _identity(self.path)
         self._fts = has_fts(self._db)
         self._lock = threading.Lock()
@@ -170,7 +234,7 @@ class Store:
             self._db.close()
             self._db = None
         self._forget_ids()
-        self._db = connect(self.path)
+        self._db = _connect(self.path)
         self._file = _identity(self.path)
         self._fts = has_fts(self._db)
 
@@ -188,19 +252,15 @@ class Store:
         """
         started = time.monotonic()
         delay = _FIRST_POLL_S
-        db.execute("PRAGMA busy_timeout = 0")
-        try:
-            while True:
-                try:
-                    db.execute("BEGIN IMMEDIATE")
-                    break
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or time.monotonic() - started > BUSY_TIMEOUT_MS / 1000:
-                        raise
-                time.sleep(random.uniform(0.5, 1.5) * delay)
-                delay = min(delay * 2, _LAST_POLL_S)
-        finally:
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        while True:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() - started > BUSY_TIMEOUT_MS / 1000:
+                    raise
+            time.sleep(random.uniform(0.5, 1.5) * delay)
+            delay = min(delay * 2, _LAST_POLL_S)
         # For diagnosing contention: how long other writers' transactions held this one up.
         logger.debug("lock wait %.6f s on %s", time.monotonic() - started, self.path)
 
@@ -209,7 +269,7 @@ class Store:
         existing = self._existing(db, list(batch))
         next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM spans").fetchone()[0]
         span_rows: list[tuple] = []
-        attribute_rows: list[tuple] = []
+        attribute_docs: list[AttributeDoc] = []
         event_rows: list[tuple] = []
         link_rows: list[tuple] = []
         artifact_events: list[tuple[int, Mapping]] = []
@@ -217,40 +277,25 @@ class Store:
         # An in-flight row gets no span-text line: its final row replaces it, and indexing the
         # text only to delete it again doubled the cost of a span's in-flight write.
         indexed: list[int] = []
+        replaced: list[int] = []
         for key, record in batch.items():
-            row = self._span_row(db, record)
             found = existing.get(key)
             if found is None:
                 span, next_id = next_id, next_id + 1
-                span_rows.append((span, *row))
             elif record.end_ns is None and found[1] is not None:
                 continue  # an in-flight copy never overwrites the finished span
             else:
-                span = found[0]
-                db.execute(_UPDATE_SPAN, (*row, span))
-                for table in _CHILD_TABLES:
-                    db.execute(f"DELETE FROM {table} WHERE span = ?", (span,))
+                span = found[0]  # stored anew under its old id; the old rows go first
+                replaced.append(span)
+            span_rows.append((span, *self._span_row(db, record)))
             written.append(span)
             if record.end_ns is not None:
                 indexed.append(span)
-            for name, value in record.attributes.items():
-                kind = type(value)  # the common scalars inline: this loop is the hot path
-                if kind is str:
-                    attribute_rows.append((span, name, value, "string"))
-                    continue
-                if kind is bool:
-                    attribute_rows.append((span, name, value, "bool"))
-                    continue
-                if kind is int and values.INT64_MIN <= value <= values.INT64_MAX:
-                    attribute_rows.append((span, name, value, "int"))
-                    continue
-                if kind is float and value - value == 0.0:
-                    attribute_rows.append((span, name, value, "double"))
-                    continue
-                attribute_rows.append((span, name, *values.encode(value)))
+            if record.attributes:
+                attribute_docs.append((span, *_json_ready(record.attributes)))
             for event in record.events:
                 event_rows.append(
-                    (span, event.name, event.time_ns, values.to_json(dict(event.attributes)),
+                    (span, event.name, event.time_ns, values.to_json(event.attributes),
                      event.dropped_attributes_count)
                 )
                 if event.name == ARTIFACT_EVENT:
@@ -258,14 +303,16 @@ class Store:
             for link in record.links:
                 link_rows.append(
                     (span, link.trace_id, link.span_id, link.trace_state, link.flags,
-                     values.to_json(dict(link.attributes)), link.dropped_attributes_count)
+                     values.to_json(link.attributes), link.dropped_attributes_count)
                 )
-        db.executemany(_INSERT_SPANS, span_rows)
+        if replaced:
+            db.execute(_DELETE_SPANS, (values.to_json(replaced),))
+        _insert_spans(db, span_rows)
         if span_rows:
             db.execute(_UPSERT_RUN_ROOTS, (values.to_json([row[0] for row in span_rows]),))
-        db.executemany(_INSERT_ATTRIBUTES, attribute_rows)
-        db.executemany(_INSERT_EVENTS, event_rows)
-        db.executemany(_INSERT_LINKS, link_rows)
+        _insert_attributes(db, attribute_docs)
+        _insert_events(db, event_rows)
+        _insert_links(db, link_rows)
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
         if self._fts and written:
@@ -373,6 +420,36 @@ class Store:
             "UPDATE artifacts SET indexed_lines = ?, index_truncated = ? WHERE id = ?",
             (lines.count, int(lines.truncated), artifact),
         )
+
+
+def _json_ready(attributes: Mapping) -> tuple[Mapping, list[tuple]]:
+    """``attributes`` as values JSON carries with their type (text, booleans, 64-bit integers,
+    finite doubles: SQLite parses Python's shortest float repr exactly), and the others as
+    encoded ``(key, value, type)``; the common case returns ``attributes`` itself."""
+    plain: Mapping = attributes
+    encoded: list[tuple] = []
+    for key, value in attributes.items():
+        kind = type(value)
+        if kind is str or kind is bool or kind is float and value - value == 0.0:
+            continue
+        if kind is int and values.INT64_MIN <= value <= values.INT64_MAX:
+            continue
+        if plain is attributes:
+            plain = dict(attributes)
+        del plain[key]
+        encoded.append((key, *values.encode(value)))
+    return plain, encoded
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A writer's connection: it polls for the write lock itself (``Store._begin``), so
+    SQLite's busy handler is off, and it keeps a larger page cache, because spans' trace-id
+    indexes take inserts at random places and the default 2 MiB cache missed on most of them
+    past ~100k spans."""
+    db = connect(path)
+    db.execute("PRAGMA busy_timeout = 0")
+    db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+    return db
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

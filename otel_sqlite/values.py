@@ -28,6 +28,8 @@ def _json_default(value: object) -> object:
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, (tuple, set, frozenset)):
         return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
     return str(value)
 
 

@@ -35,6 +35,24 @@ def test_every_attribute_type_round_trips_with_its_type(db_path: Path, query) ->
     assert types["ia"] == "int[]" and types["fa"] == "double[]" and types["by"] == "bytes"
 
 
+def test_doubles_keep_every_bit_on_the_way_through_json(db_path: Path, query) -> None:
+    doubles = [0.1, 1 / 3, 2.0**-1074, 1.7976931348623157e308, 2.2250738585072014e-308,
+               -0.0, 123456789.12345679, 1e23, 9007199254740993.0]
+    attributes = {f"d{n}": value for n, value in enumerate(doubles)}
+    Store(db_path).write([span(attributes={**attributes, "array": ["x"], "big": 2**64})])
+    stored = dict(query("SELECT key, value FROM attributes WHERE type = 'double'"))
+    assert {key: value.hex() for key, value in stored.items()} == {
+        key: value.hex() for key, value in attributes.items()}
+
+
+def test_text_holding_nul_is_stored_whole(db_path: Path, query) -> None:
+    Store(db_path).write([span(name="a\x00b", attributes={"out": "before\x00after", "n": 1},
+                               events=[EventRecord("e\x00", 1_500, {"k": "v\x00w"})])])
+    assert query("SELECT value FROM attributes WHERE key = 'out'") == [("before\x00after",)]
+    assert query("SELECT name FROM spans") == [("a\x00b",)]
+    assert query("SELECT name, attributes FROM events") == [("e\x00", '{"k":"v\\u0000w"}')]
+
+
 def test_values_sqlite_cannot_hold_natively_still_round_trip(db_path: Path, query) -> None:
     attributes = {"big": 2**70, "small": -(2**64), "inf": float("inf"), "ninf": float("-inf")}
     Store(db_path).write([span(attributes={**attributes, "nan": float("nan")})])
@@ -90,6 +108,15 @@ def test_writing_a_stored_span_again_replaces_it_and_duplicates_nothing(
     assert query("SELECT key, value FROM attributes") == [("a", 2)]
     assert query("SELECT count(*) FROM events") == [(1,)]
     assert query("SELECT count(*) FROM text_lines") == [(1,)]
+
+
+def test_a_replaced_span_is_found_by_its_new_words_only(db_path: Path, query) -> None:
+    store = Store(db_path)
+    store.write([span(attributes={"phase": "drafting"})])
+    store.write([span(attributes={"phase": "published"})])
+    def hits(word: str) -> int:
+        return len(query("SELECT rowid FROM text_fts WHERE text_fts MATCH ?", (word,)))
+    assert (hits("drafting"), hits("published")) == (0, 1)
 
 
 def test_the_final_span_replaces_its_in_flight_row_keeping_its_row_id(
