@@ -18,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import format_span_id, format_trace_id
+from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
 
 from otel_sqlite.conventions import HARNESS_KIND, IN_FLIGHT_KINDS
 from otel_sqlite.errors import OtelSqliteError
@@ -40,6 +40,19 @@ def _plain(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     inner = getattr(attributes, "_dict", None)
     return dict(inner) if isinstance(inner, dict) else dict(attributes)
+
+
+def _items(span: ReadableSpan, name: str) -> Sequence[Any]:
+    """A span's events or links. The public properties copy a ``BoundedList`` through its
+    Python-level iterator under a lock; ``tuple()`` of the deque behind it is one C call, which
+    nothing can interleave with while it holds the GIL."""
+    bounded = getattr(span, f"_{name}", None)
+    items = getattr(bounded, "_dq", None)
+    return tuple(items) if items is not None else getattr(span, name)
+
+
+_KIND_NAMES = {kind: kind.name.lower() for kind in SpanKind}
+_STATUS_NAMES = {code: code.name for code in StatusCode}
 
 
 class _Translator:
@@ -79,17 +92,17 @@ class _Translator:
             span_id=format_span_id(context.span_id),
             parent_span_id=format_span_id(parent.span_id) if parent is not None else None,
             name=span.name,
-            kind=span.kind.name.lower(),
+            kind=_KIND_NAMES[span.kind],
             start_ns=span.start_time or 0,
             end_ns=span.end_time,
-            status_code=status.status_code.name,
+            status_code=_STATUS_NAMES[status.status_code],
             status_message=status.description or "",
             # ``attributes`` wraps the span's BoundedAttributes in a MappingProxyType, whose
             # copy goes through the slow generic Mapping protocol; read what it wraps.
             attributes=_plain(getattr(span, "_attributes", None) or span.attributes),
             events=[
                 EventRecord(e.name, e.timestamp, _plain(e.attributes), e.dropped_attributes)
-                for e in span.events
+                for e in _items(span, "events")
             ],
             links=[
                 LinkRecord(
@@ -100,7 +113,7 @@ class _Translator:
                     int(link.context.trace_flags),
                     link.dropped_attributes,
                 )
-                for link in span.links
+                for link in _items(span, "links")
             ],
             resource=self.resource(span.resource),
             scope=self.scope(span.instrumentation_scope),

@@ -60,9 +60,12 @@ def encode(value: AttributeValue) -> tuple[Any, str]:
     if value is None:
         return None, "null"
     if type(value) is tuple or type(value) is list:  # the SDK's arrays: skip the ABC checks
-        first = next((v for v in value if v is not None), "")
+        first: object = ""
+        for first in value:
+            if first is not None:
+                break
         element = SCALAR_TYPE_NAMES.get(type(first)) or _scalar_type(first)
-        return to_json(list(value)), element + "[]"
+        return _ENCODER.encode(value), element + "[]"
     if isinstance(value, (bytes, bytearray)):
         return bytes(value), "bytes"
     if isinstance(value, Mapping):
