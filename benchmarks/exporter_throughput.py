@@ -2,8 +2,9 @@
 
 (a) the SDK's InMemorySpanExporter (the ceiling: span creation itself), (b) the SDK's
 ConsoleSpanExporter writing to /dev/null, (c) otel-sqlite's SQLiteSpanExporter. Each span has 8
-attributes and 1 event. Prints spans/s for each, ours as a ratio to (a) and (b), and how many
-spans each dropped.
+attributes and 1 event. Prints spans/s for each (created, until all are exported), ours as a
+ratio to (a) and (b), and how many spans each dropped; then, to show where the time goes, how
+fast the application itself created spans and the exporter's CPU time per span.
 
     python benchmarks/exporter_throughput.py [--spans 200000] [--repeat 3]
 """
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
@@ -27,14 +29,19 @@ from otel_sqlite.tracing import batch_processor
 
 
 class Counting:
-    """Wraps an exporter to count what reached it, so drops are measured, not guessed."""
+    """Wraps an exporter to count what reached it, so drops are measured, not guessed, and the
+    CPU time its thread spent exporting."""
 
     def __init__(self, inner) -> None:  # noqa: ANN001
-        self.inner, self.count = inner, 0
+        self.inner, self.count, self.cpu = inner, 0, 0.0
 
     def export(self, spans):  # noqa: ANN001, ANN201
         self.count += len(spans)
-        return self.inner.export(spans)
+        started = time.thread_time()
+        try:
+            return self.inner.export(spans)
+        finally:
+            self.cpu += time.thread_time() - started
 
     def shutdown(self) -> None:
         self.inner.shutdown()
@@ -43,7 +50,14 @@ class Counting:
         return True
 
 
-def workload(exporter, spans: int, processor_factory) -> tuple[float, int]:  # noqa: ANN001
+class Run(NamedTuple):
+    rate: float  # spans created / seconds until all were exported (shutdown returned)
+    dropped: int
+    creation_rate: float  # spans / seconds the application's loop took
+    export_cpu_us: float  # exporter CPU per exported span
+
+
+def workload(exporter, spans: int, processor_factory) -> Run:  # noqa: ANN001
     counting = Counting(exporter)
     provider = TracerProvider()
     provider.add_span_processor(processor_factory(counting))
@@ -59,9 +73,11 @@ def workload(exporter, spans: int, processor_factory) -> tuple[float, int]:  # n
             },
         ) as span:
             span.add_event("tick", {"i": i})
+    created = time.perf_counter() - started
     provider.shutdown()
     elapsed = time.perf_counter() - started
-    return spans / elapsed, spans - counting.count
+    return Run(spans / elapsed, spans - counting.count, spans / created,
+               1e6 * counting.cpu / max(counting.count, 1))
 
 
 def main() -> None:
@@ -79,18 +95,23 @@ def main() -> None:
                 batch_processor,
             ),
         }
-        results: dict[str, list[tuple[float, int]]] = {name: [] for name in cases}
+        results: dict[str, list[Run]] = {name: [] for name in cases}
         for _ in range(args.repeat):  # interleaved, so machine noise hits every case alike
             for name, (make, processor) in cases.items():
                 results[name].append(workload(make(), args.spans, processor))
     print(f"{args.spans} spans x {args.repeat} runs, 8 attributes + 1 event each, "
           f"BatchSpanProcessor with otel-sqlite's queue settings; median spans/s")
-    medians = {name: statistics.median(r[0] for r in runs) for name, runs in results.items()}
+    medians = {name: statistics.median(r.rate for r in runs) for name, runs in results.items()}
     for name, runs in results.items():
-        dropped = max(r[1] for r in runs)
+        dropped = max(r.dropped for r in runs)
         print(f"  {name:<18} {medians[name]:>10,.0f} spans/s   dropped (worst run): {dropped}")
     print(f"  sqlite / in-memory = {medians['sqlite'] / medians['in-memory']:.2f}")
     print(f"  sqlite / console   = {medians['sqlite'] / medians['console>/dev/null']:.2f}")
+    print("where the time goes (medians): the application's own loop, and the exporter's thread")
+    for name, runs in results.items():
+        creation = statistics.median(r.creation_rate for r in runs)
+        cpu = statistics.median(r.export_cpu_us for r in runs)
+        print(f"  {name:<18} created {creation:>10,.0f} spans/s   exporter CPU {cpu:6.1f} us/span")
     sys.stdout.flush()
 
 

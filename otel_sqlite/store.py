@@ -71,13 +71,23 @@ class _BulkInsert:
         self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
 
     def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        text = values.to_json(rows)
-        if _JSON_NUL in text:
+        if rows and not _bulk(db, self.bulk, values.to_json(rows)):
             db.executemany(self.rowwise, rows)
-        else:
-            db.execute(self.bulk, (text,))
+
+
+def _bulk(db: sqlite3.Connection, sql: str, text: str) -> bool:
+    """Run ``sql`` over one JSON document; False when it must go row by row instead: text
+    holding NUL, or a document past SQLite's length limit (a batch of spans each near the
+    value limits), whose rows still fit one by one."""
+    if _JSON_NUL in text:
+        return False
+    try:
+        db.execute(sql, (text,))
+    except sqlite3.DataError as exc:
+        if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_TOOBIG:
+            raise
+        return False
+    return True
 
 
 _JSON_NUL = "\\u0000"
@@ -110,11 +120,10 @@ def _insert_attributes(db: sqlite3.Connection, docs: list[AttributeDoc]) -> None
     """Store each span's ``(span, JSON-ready attributes, encoded others)`` (see _json_ready)."""
     if not docs:
         return
-    if not any(type(row[1]) is bytes for _, _, encoded in docs for row in encoded):
-        text = values.to_json(docs)
-        if _JSON_NUL not in text:
-            db.execute(_INSERT_ATTRIBUTE_DOCS, (text,))
-            return
+    if not any(type(row[1]) is bytes for _, _, encoded in docs for row in encoded) and _bulk(
+        db, _INSERT_ATTRIBUTE_DOCS, values.to_json(docs)
+    ):
+        return
     db.executemany(_INSERT_ATTRIBUTE, (
         row
         for span, plain, encoded in docs
@@ -133,7 +142,8 @@ _DELETE_SPANS = "DELETE FROM spans WHERE id IN (SELECT value FROM json_each(?))"
 _INSERT_SPAN_TEXT = f"""
 INSERT INTO text_lines (span, artifact, line, text)
 SELECT s.id, NULL, 0, substr(s.name
-    || coalesce(' ' || (SELECT group_concat(a.value, ' ') FROM attributes AS a
+    || coalesce(' ' || (SELECT group_concat(substr(a.value, 1, {MAX_SPAN_TEXT_CHARS}), ' ')
+                        FROM attributes AS a
                         WHERE a.span = s.id AND a.type = 'string'), '')
     || coalesce(' ' || (SELECT group_concat(e.name, ' ') FROM events AS e
                         WHERE e.span = s.id AND e.name != '{ARTIFACT_EVENT}'), '')

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from otel_sqlite import values
@@ -51,6 +52,16 @@ def test_text_holding_nul_is_stored_whole(db_path: Path, query) -> None:
     assert query("SELECT value FROM attributes WHERE key = 'out'") == [("before\x00after",)]
     assert query("SELECT name FROM spans") == [("a\x00b",)]
     assert query("SELECT name, attributes FROM events") == [("e\x00", '{"k":"v\\u0000w"}')]
+
+
+def test_a_batch_past_sqlites_length_limit_is_stored_row_by_row(db_path: Path, query) -> None:
+    store = Store(db_path)
+    store._db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 100_000)  # as if each value were 256 Ki
+    store.write([span(attributes={"out": "x" * 60_000, "err": "y" * 60_000},
+                      events=[EventRecord(f"e{n}", 1_500, {"out": "z" * 60_000}) for n in (1, 2)])])
+    assert dict(query("SELECT key, length(value) FROM attributes")) == {"out": 60_000,
+                                                                       "err": 60_000}
+    assert query("SELECT count(*) FROM events WHERE length(attributes) > 60000") == [(2,)]
 
 
 def test_values_sqlite_cannot_hold_natively_still_round_trip(db_path: Path, query) -> None:
