@@ -16,10 +16,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from itertools import chain
 from pathlib import Path
 
 from otel_sqlite import artifacts, limits, values
+from otel_sqlite.bulk_rows import AttributeDoc, BulkInsert, insert_attributes, json_ready
 from otel_sqlite.conventions import (
     ARTIFACT_EVENT,
     ARTIFACT_MEDIA_TYPE,
@@ -53,87 +53,12 @@ _SPAN_COLUMNS = (
     "dropped_attributes_count, dropped_events_count, dropped_links_count"
 )
 
-
-class _BulkInsert:
-    """An INSERT of a whole batch of rows as one statement over one JSON array of arrays.
-
-    One sqlite3_step per table and batch instead of one per row: every step releases the GIL
-    and must take it back, and beside a busy application thread each take-back waits out the
-    interpreter's switch interval (5 ms), so row-at-a-time writes starved inside
-    BatchSpanProcessor while the application was creating spans. Rows whose text holds NUL
-    (which SQLite's JSON functions cut) are bound one by one.
-    """
-
-    def __init__(self, table: str, columns: str) -> None:
-        count = len(columns.split(","))
-        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
-        self.bulk = f"INSERT INTO {table} ({columns}) SELECT {picks} FROM json_each(?)"
-        self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
-
-    def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
-        if rows and not _bulk(db, self.bulk, values.to_json(rows)):
-            db.executemany(self.rowwise, rows)
-
-
-def _bulk(db: sqlite3.Connection, sql: str, text: str) -> bool:
-    """Run ``sql`` over one JSON document; False when it must go row by row instead: text
-    holding NUL, or a document past SQLite's length limit (a batch of spans each near the
-    value limits), whose rows still fit one by one."""
-    if _JSON_NUL in text:
-        return False
-    try:
-        db.execute(sql, (text,))
-    except sqlite3.DataError as exc:
-        if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_TOOBIG:
-            raise
-        return False
-    return True
-
-
-_JSON_NUL = "\\u0000"
-_insert_spans = _BulkInsert("spans", "id, " + _SPAN_COLUMNS)
-_insert_events = _BulkInsert("events", "span, name, time_ns, attributes, dropped_attributes_count")
-_insert_links = _BulkInsert(
+# Each table's rows of a batch go in one statement (see bulk_rows for why).
+_insert_spans = BulkInsert("spans", "id, " + _SPAN_COLUMNS)
+_insert_events = BulkInsert("events", "span, name, time_ns, attributes, dropped_attributes_count")
+_insert_links = BulkInsert(
     "links", "span, trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count"
 )
-# Each span's attributes as [span, {key: value, ...}, [[key, value, type], ...]]: the values
-# JSON carries with their type in the object, the others encoded (see _json_ready). The rows
-# are made in C, so the exporter's hot loop builds no tuple per attribute.
-_INSERT_ATTRIBUTE_DOCS = """
-INSERT INTO attributes (span, key, value, type)
-SELECT json_extract(s.value, '$[0]'), a.key, a.value,
-       CASE a.type WHEN 'text' THEN 'string' WHEN 'integer' THEN 'int' WHEN 'real' THEN 'double'
-                   ELSE 'bool' END
-FROM json_each(?1) AS s, json_each(s.value, '$[1]') AS a
-UNION ALL
-SELECT json_extract(s.value, '$[0]'), json_extract(e.value, '$[0]'),
-       json_extract(e.value, '$[1]'), json_extract(e.value, '$[2]')
-FROM json_each(?1) AS s, json_each(s.value, '$[2]') AS e
-"""
-_INSERT_ATTRIBUTE = "INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)"
-
-
-AttributeDoc = tuple[int, Mapping, list[tuple]]  # (span, JSON-ready attributes, the others)
-
-
-def _insert_attributes(db: sqlite3.Connection, docs: list[AttributeDoc]) -> None:
-    """Store each span's ``(span, JSON-ready attributes, encoded others)`` (see _json_ready)."""
-    if not docs:
-        return
-    if not any(type(row[1]) is bytes for _, _, encoded in docs for row in encoded) and _bulk(
-        db, _INSERT_ATTRIBUTE_DOCS, values.to_json(docs)
-    ):
-        return
-    db.executemany(_INSERT_ATTRIBUTE, (
-        row
-        for span, plain, encoded in docs
-        for row in chain(
-            ((span, key, *values.encode(value)) for key, value in plain.items()),
-            ((span, *row) for row in encoded),
-        )
-    ))
-
-
 # Deleting a span cascades to its attributes, events, links, artifacts, text lines (and so
 # their FTS rows, by trigger) and run_roots entry.
 _DELETE_SPANS = "DELETE FROM spans WHERE id IN (SELECT value FROM json_each(?))"
@@ -191,9 +116,8 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._db: sqlite3.Connection | None = _connect(self.path)
-        self._file = _identity(self.path)
-        self._fts = has_fts(self._db)
+        self._db: sqlite3.Connection | None = None
+        self._open()
         self._lock = threading.Lock()
         self._resource_ids: dict[str, int] = {}
         self._scope_ids: dict[tuple[str, str, str, str], int] = {}
@@ -244,9 +168,18 @@ class Store:
             self._db.close()
             self._db = None
         self._forget_ids()
-        self._db = _connect(self.path)
-        self._file = _identity(self.path)
-        self._fts = has_fts(self._db)
+        self._open()
+
+    def _open(self) -> None:
+        """Connect as a writer. The connection polls for the write lock itself (``_begin``),
+        so SQLite's busy handler is off once the file is open and its FTS checked; its page
+        cache is larger because the spans' trace-id indexes take inserts at random places and
+        the default 2 MiB cache missed on most of them past ~100k spans."""
+        db = connect(self.path)
+        self._fts = has_fts(db)
+        db.execute("PRAGMA busy_timeout = 0")
+        db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+        self._db, self._file = db, _identity(self.path)
 
     def _forget_ids(self) -> None:
         self._resource_ids.clear()
@@ -302,7 +235,7 @@ class Store:
             if record.end_ns is not None:
                 indexed.append(span)
             if record.attributes:
-                attribute_docs.append((span, *_json_ready(record.attributes)))
+                attribute_docs.append((span, *json_ready(record.attributes)))
             for event in record.events:
                 event_rows.append(
                     (span, event.name, event.time_ns, values.to_json(event.attributes),
@@ -320,7 +253,7 @@ class Store:
         _insert_spans(db, span_rows)
         if span_rows:
             db.execute(_UPSERT_RUN_ROOTS, (values.to_json([row[0] for row in span_rows]),))
-        _insert_attributes(db, attribute_docs)
+        insert_attributes(db, attribute_docs)
         _insert_events(db, event_rows)
         _insert_links(db, link_rows)
         for span, attributes in artifact_events:
@@ -430,36 +363,6 @@ class Store:
             "UPDATE artifacts SET indexed_lines = ?, index_truncated = ? WHERE id = ?",
             (lines.count, int(lines.truncated), artifact),
         )
-
-
-def _json_ready(attributes: Mapping) -> tuple[Mapping, list[tuple]]:
-    """``attributes`` as values JSON carries with their type (text, booleans, 64-bit integers,
-    finite doubles: SQLite parses Python's shortest float repr exactly), and the others as
-    encoded ``(key, value, type)``; the common case returns ``attributes`` itself."""
-    plain: Mapping = attributes
-    encoded: list[tuple] = []
-    for key, value in attributes.items():
-        kind = type(value)
-        if kind is str or kind is bool or kind is float and value - value == 0.0:
-            continue
-        if kind is int and values.INT64_MIN <= value <= values.INT64_MAX:
-            continue
-        if plain is attributes:
-            plain = dict(attributes)
-        del plain[key]
-        encoded.append((key, *values.encode(value)))
-    return plain, encoded
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    """A writer's connection: it polls for the write lock itself (``Store._begin``), so
-    SQLite's busy handler is off, and it keeps a larger page cache, because spans' trace-id
-    indexes take inserts at random places and the default 2 MiB cache missed on most of them
-    past ~100k spans."""
-    db = connect(path)
-    db.execute("PRAGMA busy_timeout = 0")
-    db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
-    return db
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
