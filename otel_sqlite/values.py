@@ -1,7 +1,8 @@
 """Typed attribute values: how an OTel attribute becomes one SQLite value plus a type name.
 
-Scalars keep their SQLite type so that ``key = ? AND value = ?`` is an index lookup; booleans
-are 0/1 and arrays are JSON, with the type column keeping what SQLite cannot.
+Scalars keep their SQLite type so that ``key = ? AND value = ?`` compares like with like
+(``process.exit.code = 1`` finds the integer 1, not the text '1'); booleans are 0/1 and arrays
+are JSON, with the type column keeping what SQLite cannot.
 """
 
 from __future__ import annotations
