@@ -199,3 +199,16 @@ def test_lines_past_the_cap_are_not_indexed_and_the_artifact_says_so(
         "harness.artifact.path": str(log), "harness.artifact.role": "stdout"})])])
     assert query("SELECT indexed_lines, index_truncated FROM artifacts") == [(3, 1)]
     assert log.read_text().count("\n") == 10
+
+
+def test_a_database_without_fts_stores_everything_but_search_text(db_path: Path, query) -> None:
+    Store(db_path).close()
+    raw = sqlite3.connect(db_path)  # as a SQLite build without FTS5 would have made it
+    raw.executescript("DROP TRIGGER text_lines_ad; DROP TABLE text_fts;")
+    raw.close()
+    store = Store(db_path)
+    store.write([span(attributes={"a": 1, "s": "x"}, events=[EventRecord("e", 1_500)])])
+    store.write([span(attributes={"a": 2})])  # a replacement cascades without the FTS trigger
+    assert query("SELECT key, value FROM attributes") == [("a", 2)]
+    assert query("SELECT count(*) FROM events") == [(0,)]
+    assert query("SELECT count(*) FROM run_roots") == [(1,)]
