@@ -70,16 +70,14 @@ _INSERT_ATTRIBUTE = "INSERT INTO attributes (span, key, value, type) VALUES (?, 
 
 
 def json_ready(attributes: Mapping) -> tuple[Mapping, list[tuple]]:
-    """``attributes`` as values JSON carries with their type (text, booleans, 64-bit integers,
-    finite doubles: SQLite parses Python's shortest float repr exactly), and the others as
-    encoded ``(key, value, type)``; the common case returns ``attributes`` itself."""
+    """``attributes`` as values JSON carries with their type (``values.native``; SQLite parses
+    Python's shortest float repr exactly), and the others as encoded ``(key, value, type)``;
+    the common case returns ``attributes`` itself."""
     plain: Mapping = attributes
     encoded: list[tuple] = []
+    native = values.native
     for key, value in attributes.items():
-        kind = type(value)
-        if kind is str or kind is bool or kind is float and value - value == 0.0:
-            continue
-        if kind is int and values.INT64_MIN <= value <= values.INT64_MAX:
+        if native(value):
             continue
         if plain is attributes:
             plain = dict(attributes)

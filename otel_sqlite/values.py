@@ -49,15 +49,25 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what SQLite (and OTLP) integers ho
 SCALAR_TYPE_NAMES: dict[type, str] = {str: "string", bool: "bool", int: "int", float: "double"}
 
 
+def native(value: object) -> bool:
+    """Whether SQLite (and JSON) keep ``value`` as it is: text, booleans, 64-bit integers and
+    finite doubles. Anything else is stored encoded (see ``encode``)."""
+    kind = type(value)
+    if kind is str or kind is bool:
+        return True
+    if kind is int:
+        return INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
+    return kind is float and value - value == 0.0  # type: ignore[operator]
+
+
 def encode(value: AttributeValue) -> tuple[Any, str]:
     """``(stored value, type name)`` for one attribute value."""
     name = SCALAR_TYPE_NAMES.get(type(value))
     if name is not None:
-        if name == "int" and not INT64_MIN <= value <= INT64_MAX:
-            return str(value), name  # beyond what SQLite (and OTLP) integers hold
-        if name == "double" and value - value != 0.0:
-            return repr(value), name  # NaN and the infinities, which SQLite cannot keep
-        return value, name
+        if native(value):
+            return value, name
+        # an int beyond what SQLite (and OTLP) integers hold; NaN and the infinities
+        return (str(value) if name == "int" else repr(value)), name
     if value is None:
         return None, "null"
     if type(value) is tuple or type(value) is list:  # the SDK's arrays: skip the ABC checks
@@ -66,7 +76,7 @@ def encode(value: AttributeValue) -> tuple[Any, str]:
             if first is not None:
                 break
         element = SCALAR_TYPE_NAMES.get(type(first)) or _scalar_type(first)
-        return _ENCODER.encode(value), element + "[]"
+        return to_json(value), element + "[]"
     if isinstance(value, (bytes, bytearray)):
         return bytes(value), "bytes"
     if isinstance(value, Mapping):
