@@ -4,8 +4,8 @@
 ConsoleSpanExporter writing to /dev/null, (c) otel-sqlite's SQLiteSpanExporter. Each span has 8
 attributes and 1 event. Prints spans/s for each (spans that reached the exporter, over the time
 until shutdown returned: a dropped span does not count), ours as a ratio to (a) and (b), and
-how many spans each dropped; then, to show where the time goes, how
-fast the application itself created spans and the exporter's CPU time per span.
+how many spans each dropped; then, to show where the time goes, how fast the application
+itself created spans and the exporter's CPU time per span.
 
     python benchmarks/exporter_throughput.py [--spans 200000] [--repeat 3]
 """

@@ -333,7 +333,7 @@ def m006_no_attribute_value_index(db: sqlite3.Connection, fts: bool) -> None:
     ``benchmarks/attribute_index.py`` on 1M spans: the index halved the store's write
     throughput (8 random-place B-tree inserts per span) and only served ad-hoc
     ``key = ? AND value = ?`` SQL; every query of ours reaches attributes by span through the
-    primary key. Without it that lookup scans (about 0.3 s on 1M spans); a database that needs
+    primary key. Without it that lookup scans (436 ms on 1M spans); a database that needs
     it often can have it back with the CREATE INDEX in the README's data model.
     """
     db.execute("DROP INDEX IF EXISTS attributes_key_value")

@@ -56,7 +56,7 @@ def test_text_holding_nul_is_stored_whole(db_path: Path, query) -> None:
 
 def test_a_batch_past_sqlites_length_limit_is_stored_row_by_row(db_path: Path, query) -> None:
     store = Store(db_path)
-    store._db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 100_000)  # as if each value were 256 Ki
+    store._db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 100_000)  # stands in for 1e9 bytes
     store.write([span(attributes={"out": "x" * 60_000, "err": "y" * 60_000},
                       events=[EventRecord(f"e{n}", 1_500, {"out": "z" * 60_000}) for n in (1, 2)])])
     assert dict(query("SELECT key, length(value) FROM attributes")) == {"out": 60_000,
