@@ -1,0 +1,101 @@
+"""Where one exported span's time goes: translation, the store's Python, each SQL statement.
+
+The exporter-throughput workload (8 attributes and 1 event per span, each span a run of its
+own) is created once through the SDK, then translated and written through ``Store.write`` in
+batches, on one thread with nothing else running: the cost of each part alone, which is what
+a change to the write path has to move. ``exporter_throughput.py`` measures them together,
+under the GIL, beside the application.
+
+    python benchmarks/store_phases.py [--spans 40000] [--batch 4096]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otel_sqlite.exporter import _Translator
+from otel_sqlite.store import Store
+
+
+class TimedConnection:
+    """The store's connection, timing every statement by its first words."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db, self.seconds = db, defaultdict(float)
+
+    def _timed(self, call, sql: str, *args):  # noqa: ANN001, ANN202
+        started = time.perf_counter()
+        try:
+            return call(sql, *args)
+        finally:
+            self.seconds[" ".join(sql.split())[:56]] += time.perf_counter() - started
+
+    def execute(self, sql: str, *args):  # noqa: ANN201
+        return self._timed(self.db.execute, sql, *args)
+
+    def executemany(self, sql: str, *args):  # noqa: ANN201
+        return self._timed(self.db.executemany, sql, *args)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.db, name)
+
+
+def sdk_spans(count: int) -> list:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("bench")
+    for i in range(count):
+        with tracer.start_as_current_span(
+            "step",
+            attributes={
+                "harness.kind": "step", "harness.step.number": i, "a.str": "value",
+                "a.int": i * 7, "a.float": 0.5, "a.bool": True, "a.list": ("x", "y"),
+                "a.other": "something longer to index",
+            },
+        ) as span:
+            span.add_event("tick", {"i": i})
+    return list(exporter.get_finished_spans())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=40_000)
+    parser.add_argument("--batch", type=int, default=4_096)
+    args = parser.parse_args()
+    spans = sdk_spans(args.spans)
+    per_span = 1e6 / len(spans)
+    started = time.perf_counter()
+    translate = _Translator()
+    records = [translate.span(span) for span in spans]
+    translated = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "phases.db")
+        timed = store._db = TimedConnection(store._db)  # the benchmark's one look inside
+        started = time.perf_counter()
+        for i in range(0, len(records), args.batch):
+            store.write(records[i:i + args.batch])
+        written = time.perf_counter() - started
+        store.close()
+    sql = sum(timed.seconds.values())
+    print(f"{len(spans)} spans in batches of {args.batch}; microseconds per span, one thread")
+    print(f"  translation (SDK span -> record) {translated * per_span:6.1f}")
+    print(f"  Store.write                      {written * per_span:6.1f}")
+    print(f"    its Python                     {(written - sql) * per_span:6.1f}")
+    print(f"    its SQL                        {sql * per_span:6.1f}")
+    for statement, seconds in sorted(timed.seconds.items(), key=lambda item: -item[1]):
+        if seconds * per_span >= 0.05:
+            print(f"      {seconds * per_span:6.1f}  {statement}")
+
+
+if __name__ == "__main__":
+    main()
