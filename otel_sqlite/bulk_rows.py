@@ -13,8 +13,7 @@ JSON cannot carry everything exactly; what it cannot goes row by row (see ``json
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
-from itertools import chain
+from collections.abc import Iterable, Mapping
 
 from otel_sqlite import values
 
@@ -32,7 +31,10 @@ class BulkInsert:
 
     def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
         if rows and not _bulk(db, self.bulk, values.to_json(rows)):
-            db.executemany(self.rowwise, rows)
+            self.rowwise_each(db, rows)
+
+    def rowwise_each(self, db: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+        db.executemany(self.rowwise, rows)
 
 
 def _bulk(db: sqlite3.Connection, sql: str, text: str) -> bool:
@@ -52,21 +54,18 @@ def _bulk(db: sqlite3.Connection, sql: str, text: str) -> bool:
 
 AttributeDoc = tuple[int, Mapping, list[tuple]]  # (span, JSON-ready attributes, the others)
 
-# Each span's attributes as [span, {key: value, ...}, [[key, value, type], ...]]: the values
-# JSON carries with their type in the object, the others encoded. The rows are made in C, so
-# the write loop builds no tuple per attribute.
+# Each span's JSON-ready attributes as [span, {key: value, ...}]: the rows are made in C, so
+# the write loop builds no tuple per attribute. The others (arrays, maps, big ints, NaN) go as
+# plain rows in a second statement: as a UNION ALL branch over the same document they cost
+# SQLite a second parse of every span's part of it (measured: benchmarks/store_phases.py).
 _INSERT_ATTRIBUTE_DOCS = """
 INSERT INTO attributes (span, key, value, type)
 SELECT json_extract(s.value, '$[0]'), a.key, a.value,
        CASE a.type WHEN 'text' THEN 'string' WHEN 'integer' THEN 'int' WHEN 'real' THEN 'double'
                    ELSE 'bool' END
-FROM json_each(?1) AS s, json_each(s.value, '$[1]') AS a
-UNION ALL
-SELECT json_extract(s.value, '$[0]'), json_extract(e.value, '$[0]'),
-       json_extract(e.value, '$[1]'), json_extract(e.value, '$[2]')
-FROM json_each(?1) AS s, json_each(s.value, '$[2]') AS e
+FROM json_each(?) AS s, json_each(s.value, '$[1]') AS a
 """
-_INSERT_ATTRIBUTE = "INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)"
+_insert_encoded = BulkInsert("attributes", "span, key, value, type")
 
 
 def json_ready(attributes: Mapping) -> tuple[Mapping, list[tuple]]:
@@ -88,17 +87,15 @@ def json_ready(attributes: Mapping) -> tuple[Mapping, list[tuple]]:
 
 def insert_attributes(db: sqlite3.Connection, docs: list[AttributeDoc]) -> None:
     """Store each span's ``(span, JSON-ready attributes, encoded others)``."""
-    if not docs:
-        return
-    if not any(type(row[1]) is bytes for _, _, encoded in docs for row in encoded) and _bulk(
-        db, _INSERT_ATTRIBUTE_DOCS, values.to_json(docs)
-    ):
-        return
-    db.executemany(_INSERT_ATTRIBUTE, (
-        row
-        for span, plain, encoded in docs
-        for row in chain(
-            ((span, key, *values.encode(value)) for key, value in plain.items()),
-            ((span, *row) for row in encoded),
-        )
-    ))
+    plain = [(span, attributes) for span, attributes, _ in docs if attributes]
+    if plain and not _bulk(db, _INSERT_ATTRIBUTE_DOCS, values.to_json(plain)):
+        _insert_encoded.rowwise_each(db, (
+            (span, key, *values.encode(value))
+            for span, attributes in plain
+            for key, value in attributes.items()
+        ))
+    encoded = [(span, *row) for span, _, rows in docs for row in rows]
+    if any(type(row[2]) is bytes for row in encoded):  # JSON would turn a blob into text
+        _insert_encoded.rowwise_each(db, encoded)
+    else:
+        _insert_encoded(db, encoded)
