@@ -58,13 +58,10 @@ class Run(NamedTuple):
     export_cpu_us: float  # exporter CPU per exported span
 
 
-def workload(exporter, spans: int, processor_factory) -> Run:  # noqa: ANN001
-    counting = Counting(exporter)
-    provider = TracerProvider()
-    provider.add_span_processor(processor_factory(counting))
+def create_spans(provider: TracerProvider, count: int) -> None:
+    """The workload: ``count`` spans, each its own run, 8 attributes and 1 event each."""
     tracer = provider.get_tracer("bench")
-    started = time.perf_counter()
-    for i in range(spans):
+    for i in range(count):
         with tracer.start_as_current_span(
             "step",
             attributes={
@@ -74,6 +71,14 @@ def workload(exporter, spans: int, processor_factory) -> Run:  # noqa: ANN001
             },
         ) as span:
             span.add_event("tick", {"i": i})
+
+
+def workload(exporter, spans: int, processor_factory) -> Run:  # noqa: ANN001
+    counting = Counting(exporter)
+    provider = TracerProvider()
+    provider.add_span_processor(processor_factory(counting))
+    started = time.perf_counter()
+    create_spans(provider, spans)
     created = time.perf_counter() - started
     provider.shutdown()
     elapsed = time.perf_counter() - started

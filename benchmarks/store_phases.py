@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from exporter_throughput import create_spans  # the same workload, from the script beside
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -53,17 +54,7 @@ def sdk_spans(count: int) -> list:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("bench")
-    for i in range(count):
-        with tracer.start_as_current_span(
-            "step",
-            attributes={
-                "harness.kind": "step", "harness.step.number": i, "a.str": "value",
-                "a.int": i * 7, "a.float": 0.5, "a.bool": True, "a.list": ("x", "y"),
-                "a.other": "something longer to index",
-            },
-        ) as span:
-            span.add_event("tick", {"i": i})
+    create_spans(provider, count)
     return list(exporter.get_finished_spans())
 
 
