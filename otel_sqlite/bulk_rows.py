@@ -21,19 +21,27 @@ _JSON_NUL = "\\u0000"  # SQLite's JSON functions cut text at NUL
 
 
 class BulkInsert:
-    """An INSERT of rows passed as one JSON array of arrays, row by row when it must."""
+    """An INSERT of rows passed as one JSON array of arrays, row by row when it must.
 
-    def __init__(self, table: str, columns: str) -> None:
+    ``blob_column`` names the one column that may hold bytes: JSON would turn them into text,
+    so a batch carrying any goes row by row."""
+
+    def __init__(self, table: str, columns: str, blob_column: int | None = None) -> None:
         count = len(columns.split(","))
         picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
         self.bulk = f"INSERT INTO {table} ({columns}) SELECT {picks} FROM json_each(?)"
         self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
+        self._blob_column = blob_column
 
     def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
-        if rows and not _bulk(db, self.bulk, values.to_json(rows)):
-            self.rowwise_each(db, rows)
+        if not rows:
+            return
+        blob = self._blob_column
+        holds_blob = blob is not None and any(type(row[blob]) is bytes for row in rows)
+        if holds_blob or not _bulk(db, self.bulk, values.to_json(rows)):
+            self.row_by_row(db, rows)
 
-    def rowwise_each(self, db: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+    def row_by_row(self, db: sqlite3.Connection, rows: Iterable[tuple]) -> None:
         db.executemany(self.rowwise, rows)
 
 
@@ -65,7 +73,7 @@ SELECT json_extract(s.value, '$[0]'), a.key, a.value,
                    ELSE 'bool' END
 FROM json_each(?) AS s, json_each(s.value, '$[1]') AS a
 """
-_insert_encoded = BulkInsert("attributes", "span, key, value, type")
+_insert_encoded = BulkInsert("attributes", "span, key, value, type", blob_column=2)
 
 
 def json_ready(attributes: Mapping) -> tuple[Mapping, list[tuple]]:
@@ -89,13 +97,9 @@ def insert_attributes(db: sqlite3.Connection, docs: list[AttributeDoc]) -> None:
     """Store each span's ``(span, JSON-ready attributes, encoded others)``."""
     plain = [(span, attributes) for span, attributes, _ in docs if attributes]
     if plain and not _bulk(db, _INSERT_ATTRIBUTE_DOCS, values.to_json(plain)):
-        _insert_encoded.rowwise_each(db, (
+        _insert_encoded.row_by_row(db, (
             (span, key, *values.encode(value))
             for span, attributes in plain
             for key, value in attributes.items()
         ))
-    encoded = [(span, *row) for span, _, rows in docs for row in rows]
-    if any(type(row[2]) is bytes for row in encoded):  # JSON would turn a blob into text
-        _insert_encoded.rowwise_each(db, encoded)
-    else:
-        _insert_encoded(db, encoded)
+    _insert_encoded(db, [(span, *row) for span, _, rows in docs for row in rows])
