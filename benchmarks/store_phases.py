@@ -6,7 +6,7 @@ batches, on one thread with nothing else running: the cost of each part alone, w
 a change to the write path has to move. ``exporter_throughput.py`` measures them together,
 under the GIL, beside the application.
 
-    python benchmarks/store_phases.py [--spans 40000] [--batch 4096]
+    python benchmarks/store_phases.py [--spans 40000] [--batch 4096] [--sole-thread]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_sqlite.exporter import _Translator
+from otel_sqlite import span_wire
 from otel_sqlite.store import Store
 
 
@@ -62,15 +62,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=40_000)
     parser.add_argument("--batch", type=int, default=4_096)
+    parser.add_argument("--sole-thread", action="store_true",
+                        help="write as the writer process does: row by row, not bulk JSON")
     args = parser.parse_args()
     spans = sdk_spans(args.spans)
     per_span = 1e6 / len(spans)
     started = time.perf_counter()
-    translate = _Translator()
-    records = [translate.span(span) for span in spans]
+    records = [
+        record for i in range(0, len(spans), args.batch)
+        for record in span_wire.unpack(span_wire.pack(spans[i:i + args.batch]))
+    ]
     translated = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "phases.db")
+        store = Store(Path(tmp) / "phases.db", sole_thread=args.sole_thread)
         timed = store._db = TimedConnection(store._db)  # the benchmark's one look inside
         started = time.perf_counter()
         for i in range(0, len(records), args.batch):

@@ -7,7 +7,9 @@ here, 20k span rows through ``executemany`` took over 100 s beside a thread crea
 spans, against 0.1 s alone. One statement runs its whole batch with the GIL released.
 
 JSON cannot carry everything exactly; what it cannot goes row by row (see ``json_ready`` and
-``_bulk``).
+``_bulk``). A writer alone in its process (``writer_process``) has no thread to convoy with,
+and goes row by row throughout (``bulk=False``): ``executemany`` binds in C, where building
+and parsing the JSON cost more (measured: benchmarks/store_phases.py --sole-thread).
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ class BulkInsert:
         self.rowwise = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * count)})"
         self._blob_column = blob_column
 
-    def __call__(self, db: sqlite3.Connection, rows: list[tuple]) -> None:
+    def __call__(self, db: sqlite3.Connection, rows: list[tuple], bulk: bool = True) -> None:
         if not rows:
+            return
+        if not bulk:
+            self.row_by_row(db, rows)
             return
         blob = self._blob_column
         holds_blob = blob is not None and any(type(row[blob]) is bytes for row in rows)
@@ -93,13 +98,14 @@ def json_ready(attributes: Mapping) -> tuple[Mapping, list[tuple]]:
     return plain, encoded
 
 
-def insert_attributes(db: sqlite3.Connection, docs: list[AttributeDoc]) -> None:
+def insert_attributes(db: sqlite3.Connection, docs: list[AttributeDoc], bulk: bool = True) -> None:
     """Store each span's ``(span, JSON-ready attributes, encoded others)``."""
     plain = [(span, attributes) for span, attributes, _ in docs if attributes]
-    if plain and not _bulk(db, _INSERT_ATTRIBUTE_DOCS, values.to_json(plain)):
+    if plain and (not bulk or not _bulk(db, _INSERT_ATTRIBUTE_DOCS, values.to_json(plain))):
+        names = values.SCALAR_TYPE_NAMES  # JSON-ready values are stored as they are
         _insert_encoded.row_by_row(db, (
-            (span, key, *values.encode(value))
+            (span, key, value, names[type(value)])
             for span, attributes in plain
             for key, value in attributes.items()
         ))
-    _insert_encoded(db, [(span, *row) for span, _, rows in docs for row in rows])
+    _insert_encoded(db, [(span, *row) for span, _, rows in docs for row in rows], bulk)

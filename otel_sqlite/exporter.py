@@ -1,8 +1,9 @@
 """The SDK side: an OTel ``SpanExporter`` that stores spans, and the in-flight processor.
 
-Translation of an SDK span into a ``SpanRecord`` is a pure function; the exporter only adds the
-``SpanExporter`` contract around ``Store.write``: ``export`` never raises, says why it failed
-once per cause, and ``shutdown`` is idempotent.
+Translation of an SDK span into a ``SpanRecord`` is a pure function (``span_wire``); the
+exporter adds the ``SpanExporter`` contract around ``Store.write``, in its own process or a
+writer process: ``export`` never raises, says why it failed once per cause, and ``shutdown``
+is idempotent.
 """
 
 from __future__ import annotations
@@ -10,124 +11,45 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any
+import weakref
+from collections.abc import Sequence
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
 
+from otel_sqlite import span_wire, writer_process
 from otel_sqlite.conventions import HARNESS_KIND, IN_FLIGHT_KINDS
 from otel_sqlite.errors import OtelSqliteError
 from otel_sqlite.notices import WarnOnce
 from otel_sqlite.paths import resolve_db_path
-from otel_sqlite.records import EventRecord, LinkRecord, ResourceRecord, ScopeRecord, SpanRecord
+from otel_sqlite.records import SpanRecord
 from otel_sqlite.store import Store
 
 logger = logging.getLogger(__name__)
 
 
-def _plain(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A dict copy of SDK attributes.
-
-    ``BoundedAttributes`` is a ``MutableMapping`` whose generic ``dict()`` conversion costs more
-    than the rest of the translation; its backing dict, when present, copies at C speed.
-    """
-    if not attributes:
-        return {}
-    inner = getattr(attributes, "_dict", None)
-    return dict(inner) if isinstance(inner, dict) else dict(attributes)
-
-
-def _items(span: ReadableSpan, name: str) -> Sequence[Any]:
-    """A span's events or links. The public properties copy a ``BoundedList`` through its
-    Python-level iterator under a lock; ``tuple()`` of the deque behind it is one C call, which
-    nothing can interleave with while it holds the GIL."""
-    bounded = getattr(span, f"_{name}", None)
-    items = getattr(bounded, "_dq", None)
-    return tuple(items) if items is not None else getattr(span, name)
-
-
-_KIND_NAMES = {kind: kind.name.lower() for kind in SpanKind}
-_STATUS_NAMES = {code: code.name for code in StatusCode}
-
-
-class _Translator:
-    """SDK spans -> records. Resources and scopes are shared objects, so translate each once."""
-
-    def __init__(self) -> None:
-        self._resources: dict[int, tuple[Resource, ResourceRecord]] = {}
-        self._scopes: dict[int, tuple[InstrumentationScope | None, ScopeRecord]] = {}
-
-    def resource(self, resource: Resource) -> ResourceRecord:
-        cached = self._resources.get(id(resource))
-        if cached is None or cached[0] is not resource:
-            record = ResourceRecord(_plain(resource.attributes), resource.schema_url or "")
-            cached = self._resources[id(resource)] = (resource, record)
-        return cached[1]
-
-    def scope(self, scope: InstrumentationScope | None) -> ScopeRecord:
-        cached = self._scopes.get(id(scope))
-        if cached is None or cached[0] is not scope:
-            record = (
-                ScopeRecord(
-                    scope.name, scope.version or "", scope.schema_url or "",
-                    _plain(scope.attributes),
-                )
-                if scope is not None
-                else ScopeRecord()
-            )
-            cached = self._scopes[id(scope)] = (scope, record)
-        return cached[1]
-
-    def span(self, span: ReadableSpan) -> SpanRecord:
-        context = span.context
-        parent = span.parent
-        status = span.status
-        return SpanRecord(
-            trace_id=format_trace_id(context.trace_id),
-            span_id=format_span_id(context.span_id),
-            parent_span_id=format_span_id(parent.span_id) if parent is not None else None,
-            name=span.name,
-            kind=_KIND_NAMES[span.kind],
-            start_ns=span.start_time or 0,
-            end_ns=span.end_time,
-            status_code=_STATUS_NAMES[status.status_code],
-            status_message=status.description or "",
-            # ``attributes`` wraps the span's BoundedAttributes in a MappingProxyType, whose
-            # copy goes through the slow generic Mapping protocol; read what it wraps.
-            attributes=_plain(getattr(span, "_attributes", None) or span.attributes),
-            events=[
-                EventRecord(e.name, e.timestamp, _plain(e.attributes), e.dropped_attributes)
-                for e in _items(span, "events")
-            ],
-            links=[
-                LinkRecord(
-                    format_trace_id(link.context.trace_id),
-                    format_span_id(link.context.span_id),
-                    link.context.trace_state.to_header() if link.context.trace_state else "",
-                    _plain(link.attributes),
-                    int(link.context.trace_flags),
-                    link.dropped_attributes,
-                )
-                for link in _items(span, "links")
-            ],
-            resource=self.resource(span.resource),
-            scope=self.scope(span.instrumentation_scope),
-            trace_state=context.trace_state.to_header() if context.trace_state else "",
-            trace_flags=int(context.trace_flags),
-            dropped_attributes_count=span.dropped_attributes,
-            dropped_events_count=span.dropped_events,
-            dropped_links_count=span.dropped_links,
-        )
-
-
 def span_to_record(span: ReadableSpan) -> SpanRecord:
     """The plain record of one SDK span (finished, or in flight with ``end_ns`` None)."""
-    return _Translator().span(span)
+    return span_wire.unpack(span_wire.pack([span]))[0]
+
+
+# A batch this large is handed to a writer process (``writer_process``), which takes the
+# writes off the application's GIL; smaller ones (a harness's in-flight rows, a short
+# script's few spans) never pay its start-up, about 0.2 s.
+WRITER_PROCESS_BATCH = 512
+
+
+_exporters: weakref.WeakSet[SQLiteSpanExporter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for exporter in list(_exporters):
+        exporter._forget_parents_writer()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class SQLiteSpanExporter(SpanExporter):
@@ -136,15 +58,20 @@ class SQLiteSpanExporter(SpanExporter):
     The SDK builds exporters named in ``OTEL_TRACES_EXPORTER`` with no arguments, so every
     argument has an environment fallback. The database is opened on first export, so a bad
     path fails the export (and is reported) instead of crashing the host at start-up.
+
+    The first batch of WRITER_PROCESS_BATCH spans or more starts a writer process, which
+    stores every later batch; where none can start, or it dies, writes stay in this process.
     """
 
     def __init__(self, db: str | os.PathLike[str] | None = None) -> None:
         self.path = resolve_db_path(db)
         self._store: Store | None = None
+        self._writer: writer_process.WriterProcess | None = None
+        self._writer_failed = False
         self._lock = threading.Lock()
-        self._translate = _Translator()
         self._shutdown = False
         self._warn_once = WarnOnce(logger)
+        _exporters.add(self)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown:
@@ -152,8 +79,7 @@ class SQLiteSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
         try:
             with self._lock:
-                records = [self._translate.span(span) for span in spans]
-                self._open().write(records)
+                self._write(span_wire.pack(spans))
         except OtelSqliteError as exc:
             self._warn_once(f"could not store {len(spans)} span(s): {exc}", key=str(exc))
             return SpanExportResult.FAILURE
@@ -172,12 +98,44 @@ class SQLiteSpanExporter(SpanExporter):
     def shutdown(self) -> None:
         with self._lock:
             self._shutdown = True
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True  # every export is committed before it returns
+
+    def _write(self, batch: span_wire.Batch) -> None:
+        if self._writer is not None:
+            try:
+                _, records = self._writer.write(batch)
+            except writer_process.WriterGone as exc:
+                self._warn_once(
+                    f"the writer process stopped ({exc}); writing in the application's process"
+                )
+                self._writer, self._writer_failed = None, True
+            except ValueError:
+                pass  # a value marshal cannot carry: this batch is written here
+            else:
+                for name, level, message in records:
+                    logging.getLogger(name).log(level, message)
+                return
+        elif len(batch[2]) >= WRITER_PROCESS_BATCH and not self._writer_failed:
+            # It starts while this batch is written here; the next one waits for it if need be.
+            self._writer = writer_process.start(self.path)
+            self._writer_failed = self._writer is None
+        self._open().write(span_wire.unpack(batch))
+
+    def _forget_parents_writer(self) -> None:
+        """In a forked child: the writer and the lock belong to the parent (a thread of the
+        parent may have held the lock at the fork); this copy starts its own when it needs one."""
+        self._lock = threading.Lock()
+        if self._writer is not None:
+            self._writer.detach()
+            self._writer = None
 
     def _open(self) -> Store:
         if self._store is None:

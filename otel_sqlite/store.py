@@ -112,10 +112,15 @@ def _fingerprint(*parts: object) -> str:
 
 
 class Store:
-    """A writer's connection to one database file. Thread-safe; one transaction per write."""
+    """A writer's connection to one database file. Thread-safe; one transaction per write.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``sole_thread``: no other Python thread of this process competes for the GIL (the writer
+    process), so rows go row by row instead of as one JSON document per table (see bulk_rows).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], sole_thread: bool = False) -> None:
         self.path = Path(path)
+        self._bulk = not sole_thread
         self._db: sqlite3.Connection | None = None
         self._open()
         self._lock = threading.Lock()
@@ -250,12 +255,12 @@ class Store:
                 )
         if replaced:
             db.execute(_DELETE_SPANS, (values.to_json(replaced),))
-        _insert_spans(db, span_rows)
+        _insert_spans(db, span_rows, self._bulk)
         if span_rows:
             db.execute(_UPSERT_RUN_ROOTS, (values.to_json([row[0] for row in span_rows]),))
-        insert_attributes(db, attribute_docs)
-        _insert_events(db, event_rows)
-        _insert_links(db, link_rows)
+        insert_attributes(db, attribute_docs, self._bulk)
+        _insert_events(db, event_rows, self._bulk)
+        _insert_links(db, link_rows, self._bulk)
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
         if self._fts and written:
