@@ -105,6 +105,12 @@ class SQLiteSpanExporter(SpanExporter):
                 self._store.close()
                 self._store = None
 
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's pid while one runs: the process ``ps`` shows beside the
+        application, holding the database open."""
+        return self._writer.pid if self._writer is not None else None
+
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True  # every export is committed before it returns
 
@@ -162,6 +168,12 @@ class InFlightSpanProcessor(SpanProcessor):
 
     def shutdown(self) -> None:
         pass
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's pid while one runs: the process ``ps`` shows beside the
+        application, holding the database open."""
+        return self._writer.pid if self._writer is not None else None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True

@@ -9,8 +9,9 @@ and ``export``'s SUCCESS or FAILURE is still exact, because the answer comes aft
 
 The child lives as long as the pipe: it writes what it was sent, then exits when the host
 closes the pipe (``close``) or dies (even by SIGKILL, everything it answered for is committed).
-It ignores SIGINT, SIGTERM and SIGHUP, which a terminal or a CI runner sends the whole process
-group: the host decides when recording ends, and may still be flushing. It runs isolated
+It runs in its own session, so the SIGINT, SIGTERM or SIGHUP that a terminal or a CI runner
+sends the application's process group does not reach it, and it ignores them when sent
+directly: the host decides when recording ends, and may still be flushing. It runs isolated
 (``python -I``), so an ``opentelemetry-instrument`` sitecustomize on PYTHONPATH cannot
 instrument the writer and make it record itself; and it never imports the SDK.
 
@@ -66,8 +67,12 @@ class WriterProcess:
         self._child = subprocess.Popen(
             [sys.executable, "-I", "-c", _CHILD, str(path)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            bufsize=0, close_fds=True,
+            bufsize=0, close_fds=True, start_new_session=True,
         )
+
+    @property
+    def pid(self) -> int:
+        return self._child.pid
 
     def write(self, batch: span_wire.Batch) -> tuple[int, list[tuple[str, int, str]]]:
         """Store ``batch`` in one transaction; the count written and the child's log records.
