@@ -14,7 +14,7 @@ it returns through slow Python-level code (``_plain``, ``_items``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from otel_sqlite.records import (
@@ -98,6 +98,13 @@ def pack(spans: Sequence[Any]) -> Batch:
             span.dropped_attributes, span.dropped_events, span.dropped_links,
         ))
     return resources, scopes, packed
+
+
+def pack_parts(spans: Sequence[Any], size: int) -> Iterator[Batch]:
+    """``pack``, a part of at most ``size`` spans at a time (one, empty, for no spans): the
+    writer process stores each part while the next is packed."""
+    for start in range(0, max(len(spans), 1), size):
+        yield pack(spans[start:start + size])
 
 
 def unpack(batch: Batch) -> list[SpanRecord]:

@@ -140,6 +140,12 @@ class Store:
 
         Raises DatabaseError with a sentence naming the cause; on error nothing is written.
         """
+        return self.write_chunks([records])
+
+    def write_chunks(self, chunks: Iterable[Iterable[SpanRecord]]) -> int:
+        """``write`` for a batch that arrives in parts: the writer process stores each part
+        as it comes in, while the application packs the next. One transaction all the same;
+        an exception from ``chunks`` rolls it back and propagates."""
         with self._lock:
             if self._db is None or _identity(self.path) != self._file:
                 self._reopen()
@@ -147,7 +153,7 @@ class Store:
             try:
                 self._begin(db)
                 try:
-                    count = self._write_all(db, records)
+                    count = sum(self._write_all(db, records) for records in chunks)
                     db.execute("COMMIT")
                 except BaseException:
                     if db.in_transaction:

@@ -15,11 +15,14 @@ directly: the host decides when recording ends, and may still be flushing. It ru
 (``python -I``), so an ``opentelemetry-instrument`` sitecustomize on PYTHONPATH cannot
 instrument the writer and make it record itself; and it never imports the SDK.
 
-Frames both ways are a 4-byte little-endian length and a ``marshal`` payload.
+Frames both ways are a 4-byte little-endian length and a payload. The host's payload is a
+flag byte (more parts follow, the last part, or abandon the batch) and a ``marshal``-ed part
+of the batch; the child answers once per batch, after its commit or rollback.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import marshal
 import os
@@ -27,13 +30,16 @@ import signal
 import struct
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from otel_sqlite import span_wire
 from otel_sqlite.errors import DatabaseError, OtelSqliteError
+from otel_sqlite.store import Store
 
 _FRAME = struct.Struct("<I")
+_MORE, _LAST, _ABANDON = b"m", b"l", b"a"
 # How long ``close`` waits for the child to commit and exit before killing it.
 CLOSE_TIMEOUT_S = 30.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -74,21 +80,46 @@ class WriterProcess:
     def pid(self) -> int:
         return self._child.pid
 
-    def write(self, batch: span_wire.Batch) -> tuple[int, list[tuple[str, int, str]]]:
-        """Store ``batch`` in one transaction; the count written and the child's log records.
+    def write(self, chunks: Iterable[span_wire.Batch]) -> tuple[int, list[tuple[str, int, str]]]:
+        """Store one batch, given in parts, in one transaction; the count written and the
+        child's log records. Each part is sent as soon as it is packed, so the child writes
+        one while the host packs the next.
 
-        Raises ValueError when ``marshal`` cannot carry a value, DatabaseError with the store's
-        sentence, WriterGone when the child is not there to answer.
+        Raises ValueError when ``marshal`` cannot carry a value (nothing is written),
+        DatabaseError with the store's sentence, WriterGone when the child is not there to
+        answer.
         """
-        payload = marshal.dumps(batch)
+        unsent, sent = None, False
         try:
-            _send(self._child.stdin, payload)  # type: ignore[arg-type]
-            count, error, records = marshal.loads(_receive(self._child.stdout))  # type: ignore[arg-type]
-        except (OSError, EOFError, ValueError) as exc:
-            raise WriterGone(self._why_gone(exc)) from None
+            for chunk in chunks:
+                if unsent is not None:
+                    self._send(_MORE, unsent)
+                    sent = True
+                unsent = marshal.dumps(chunk)
+        except ValueError:
+            if sent:
+                self._send(_ABANDON, b"")
+                self._answer()
+            raise
+        if unsent is None:
+            raise TypeError("a batch has at least one part")
+        self._send(_LAST, unsent)
+        count, error, records = self._answer()
         if error is not None:
             raise DatabaseError(error)
         return count, records
+
+    def _send(self, flag: bytes, payload: bytes) -> None:
+        try:
+            _send(self._child.stdin, flag + payload)  # type: ignore[arg-type]
+        except OSError as exc:
+            raise WriterGone(self._why_gone(exc)) from None
+
+    def _answer(self) -> tuple[int, str | None, list[tuple[str, int, str]]]:
+        try:
+            return marshal.loads(_receive(self._child.stdout))  # type: ignore[arg-type]
+        except (OSError, EOFError, ValueError) as exc:
+            raise WriterGone(self._why_gone(exc)) from None
 
     def close(self) -> None:
         """Let the child commit and exit; kill it if it has not within CLOSE_TIMEOUT_S."""
@@ -156,31 +187,82 @@ def main(path: str) -> None:
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
-    from otel_sqlite.store import Store  # after the signals: the import takes a while
 
     collect = _Collect()
     logging.getLogger("otel_sqlite").addHandler(collect)
     source = os.fdopen(sys.stdin.fileno(), "rb", buffering=0)
     answers = os.fdopen(sys.stdout.fileno(), "wb", buffering=0)
-    store: Store | None = None
+    writer = _BatchWriter(path)
     while True:
         try:
-            batch = marshal.loads(_receive(source))
+            parts = _receive_batch(source)
+            count, error = writer.write(parts)
+            for _ in parts:  # what a failed write left unread of its batch
+                pass
         except EOFError:
             break
-        count, error = 0, None
-        try:
-            if store is None:
-                store = Store(path, sole_thread=True)
-            count = store.write(span_wire.unpack(batch))
-        except OtelSqliteError as exc:
-            error = str(exc)
-        except Exception as exc:  # the host hears of it; the writer carries on
-            error = f"{type(exc).__name__}: {exc}"
+        except _Abandoned:
+            count, error = 0, None
         try:
             _send(answers, marshal.dumps((count, error, collect.records)))
         except OSError:
             break
         collect.records = []
-    if store is not None:
-        store.close()
+    writer.close()
+
+
+class _Abandoned(Exception):
+    """The host could not send the rest of the batch: roll back what came of it."""
+
+
+class _BatchWriter:
+    """The child's store, opened at the first batch so that an open error is an answer."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._store: Store | None = None
+
+    def write(self, parts: Iterator[span_wire.Batch]) -> tuple[int, str | None]:
+        """The count written and None, or 0 and why nothing was; EOFError and _Abandoned
+        from ``parts`` propagate, after the rollback."""
+        try:
+            if self._store is None:
+                self._store = Store(self.path, sole_thread=True)
+                # What lives now lives until exit; left to the collector, its full passes
+                # walked it all again and again (a batch of 4096 spans allocates ~200k
+                # objects) and took a third of the writer's time.
+                gc.freeze()
+            return self._store.write_chunks(map(span_wire.unpack, parts)), None
+        except (EOFError, _Abandoned):
+            raise
+        except OtelSqliteError as exc:
+            return 0, str(exc)
+        except Exception as exc:  # the host hears of it; the writer carries on
+            return 0, f"{type(exc).__name__}: {exc}"
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def _receive_batch(source: BinaryIO) -> Iterator[span_wire.Batch]:
+    """The parts of the next batch, once the first has arrived (the store's transaction must
+    not begin before it does); EOFError if the host has gone."""
+    flag, part = _receive_part(source)
+
+    def parts() -> Iterator[span_wire.Batch]:
+        nonlocal flag, part
+        yield part
+        while flag == _MORE:
+            flag, part = _receive_part(source)
+            yield part
+
+    return parts()
+
+
+def _receive_part(source: BinaryIO) -> tuple[bytes, span_wire.Batch]:
+    frame = _receive(source)
+    flag = frame[:1]
+    if flag == _ABANDON:
+        raise _Abandoned
+    return flag, marshal.loads(frame[1:])

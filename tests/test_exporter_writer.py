@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import signal
@@ -21,7 +22,7 @@ from otel_sqlite.exporter import WRITER_PROCESS_BATCH, SQLiteSpanExporter
 BATCH = WRITER_PROCESS_BATCH + 88
 
 
-def finished_spans(count: int, prefix: str = "s"):
+def finished_spans(count: int, prefix: str = "s", **last_attributes: object):
     """SDK spans, finished, as a BatchSpanProcessor would hand them over."""
     memory = InMemorySpanExporter()
     provider = TracerProvider()
@@ -34,6 +35,8 @@ def finished_spans(count: int, prefix: str = "s"):
             span.set_attribute("ok", index % 2 == 0)
             span.set_attribute("tags", ["a", "b"])
             span.add_event("tick", {"at": index})
+            if index == count - 1:
+                span.set_attributes(last_attributes)
     return memory.get_finished_spans()
 
 
@@ -207,3 +210,21 @@ for n in range(1000):
     assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     stored = db.execute("SELECT count(*) FROM spans").fetchone()[0]
     assert stored >= len(confirmed) * BATCH and stored % BATCH == 0
+
+
+def test_a_value_marshal_cannot_carry_sends_that_batch_through_the_applications_process(
+    db_path: Path, query, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Colour(enum.StrEnum):
+        RED = "red"
+
+    exporter = SQLiteSpanExporter()
+    pid = with_writer(exporter)
+    spans = finished_spans(BATCH, "odd", colour=Colour.RED)  # in the batch's second part
+    with caplog.at_level(logging.WARNING, logger="otel_sqlite"):
+        assert exporter.export(spans) == SpanExportResult.SUCCESS
+        assert exporter.export(finished_spans(BATCH, "next")) == SpanExportResult.SUCCESS
+    assert caplog.records == [] and exporter.writer_pid == pid
+    exporter.shutdown()
+    assert query("SELECT count(*) FROM spans") == [(3 * BATCH,)]
+    assert query("SELECT value, type FROM attributes WHERE key = 'colour'") == [("red", "string")]
