@@ -34,11 +34,18 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 from otel_sqlite import span_wire
 from otel_sqlite.errors import DatabaseError, OtelSqliteError
 from otel_sqlite.store import Store
 
 _FRAME = struct.Struct("<I")
+# Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size).
+PIPE_BYTES = 1 << 20
 _MORE, _LAST, _ABANDON = b"m", b"l", b"a"
 # How long ``close`` waits for the child to commit and exit before killing it.
 CLOSE_TIMEOUT_S = 30.0
@@ -75,6 +82,7 @@ class WriterProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             bufsize=0, close_fds=True, start_new_session=True,
         )
+        _widen(self._child.stdin)
 
     @property
     def pid(self) -> int:
@@ -147,6 +155,17 @@ class WriterProcess:
         if lines:
             return lines[-1].strip()
         return f"exit status {code}" if code is not None else f"{type(exc).__name__}: {exc}"
+
+
+def _widen(pipe: BinaryIO | None) -> None:
+    """A pipe that holds a whole part (Linux; 64 KiB elsewhere). A part is ~130 KiB, and each
+    time a write blocks on a full pipe the exporter's thread gives up the GIL and waits up to
+    the interpreter's switch interval (5 ms) for the application to hand it back."""
+    if pipe is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:
+            pass  # above /proc/sys/fs/pipe-max-size: the default size still works
 
 
 def _send(pipe: BinaryIO, payload: bytes) -> None:
