@@ -6,7 +6,7 @@ batches, on one thread with nothing else running: the cost of each part alone, w
 a change to the write path has to move. ``exporter_throughput.py`` measures them together,
 under the GIL, beside the application.
 
-    python benchmarks/store_phases.py [--spans 40000] [--batch 4096] [--sole-thread]
+    python benchmarks/store_phases.py [--spans 40000] [--batch 16384] [--sole-thread]
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from otel_sqlite import span_wire
 from otel_sqlite.store import Store
+from otel_sqlite.tracing import BATCH_DEFAULTS
+
+BATCH_SIZE_VARIABLE = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
 
 
 class TimedConnection:
@@ -61,7 +64,8 @@ def sdk_spans(count: int) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=40_000)
-    parser.add_argument("--batch", type=int, default=4_096)
+    parser.add_argument("--batch", type=int, default=BATCH_DEFAULTS[BATCH_SIZE_VARIABLE][1],
+                        help="spans per write (default: the exporter's largest batch)")
     parser.add_argument("--sole-thread", action="store_true",
                         help="write as the writer process does: row by row, not bulk JSON")
     args = parser.parse_args()
