@@ -36,7 +36,7 @@ def span_to_record(span: ReadableSpan) -> SpanRecord:
 
 # A batch this large is handed to a writer process (``writer_process``), which takes the
 # writes off the application's GIL; smaller ones (a harness's in-flight rows, a short
-# script's few spans) never pay its start-up, about 0.2 s.
+# script's few spans) never pay its start-up, about 70 ms.
 WRITER_PROCESS_BATCH = 512
 # The batch goes to the writer in parts of this many spans, each sent as soon as it is packed.
 WRITER_PROCESS_PART = 512
@@ -118,7 +118,7 @@ class SQLiteSpanExporter(SpanExporter):
 
     def _write(self, spans: Sequence[ReadableSpan]) -> None:
         if self._writer is None and len(spans) >= WRITER_PROCESS_BATCH and not self._writer_failed:
-            # Waiting the writer's start-up (~50 ms) costs less than writing this batch here,
+            # Waiting the writer's start-up (~70 ms) costs less than writing this batch here,
             # beside the application, at a third of the writer's speed.
             self._writer = writer_process.start(self.path)
             self._writer_failed = self._writer is None
@@ -171,12 +171,6 @@ class InFlightSpanProcessor(SpanProcessor):
 
     def shutdown(self) -> None:
         pass
-
-    @property
-    def writer_pid(self) -> int | None:
-        """The writer process's pid while one runs: the process ``ps`` shows beside the
-        application, holding the database open."""
-        return self._writer.pid if self._writer is not None else None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True

@@ -131,8 +131,7 @@ class WriterProcess:
 
     def close(self) -> None:
         """Let the child commit and exit; kill it if it has not within CLOSE_TIMEOUT_S."""
-        for pipe in (self._child.stdin, self._child.stdout, self._child.stderr):
-            pipe.close()  # type: ignore[union-attr]
+        self.detach()
         try:
             self._child.wait(CLOSE_TIMEOUT_S)
         except subprocess.TimeoutExpired:

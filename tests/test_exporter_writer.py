@@ -209,6 +209,7 @@ for n in range(1000):
             time.sleep(0.05)
     assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     stored = db.execute("SELECT count(*) FROM spans").fetchone()[0]
+    db.close()
     assert stored >= len(confirmed) * BATCH and stored % BATCH == 0
 
 
