@@ -34,10 +34,11 @@ def span_to_record(span: ReadableSpan) -> SpanRecord:
     return span_wire.unpack(span_wire.pack([span]))[0]
 
 
-# A batch this large is handed to a writer process (``writer_process``), which takes the
-# writes off the application's GIL; smaller ones (a harness's in-flight rows, a short
-# script's few spans) never pay its start-up, about 70 ms.
-WRITER_PROCESS_BATCH = 512
+# Once this many spans have been exported, a writer process (``writer_process``) takes the
+# writes off the application's GIL; a short script's few spans never pay its start-up, about
+# 70 ms. Counted over all batches: the processor's short timer cuts a busy application's
+# spans into batches of any size.
+WRITER_PROCESS_AFTER = 512
 # The batch goes to the writer in parts of this many spans, each sent as soon as it is packed.
 WRITER_PROCESS_PART = 512
 
@@ -61,8 +62,9 @@ class SQLiteSpanExporter(SpanExporter):
     argument has an environment fallback. The database is opened on first export, so a bad
     path fails the export (and is reported) instead of crashing the host at start-up.
 
-    The first batch of WRITER_PROCESS_BATCH spans or more starts a writer process, which
-    stores every later batch; where none can start, or it dies, writes stay in this process.
+    The batch that brings the spans exported to WRITER_PROCESS_AFTER starts a writer process,
+    which stores it and every later batch; where none can start, or it dies, writes stay in
+    this process.
     """
 
     def __init__(self, db: str | os.PathLike[str] | None = None) -> None:
@@ -70,18 +72,28 @@ class SQLiteSpanExporter(SpanExporter):
         self._store: Store | None = None
         self._writer: writer_process.WriterProcess | None = None
         self._writer_failed = False
+        self._exported = 0
         self._lock = threading.Lock()
         self._shutdown = False
         self._warn_once = WarnOnce(logger)
         _exporters.add(self)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._export(spans, may_start_writer=True)
+
+    def export_in_flight(self, span: ReadableSpan) -> None:
+        """Record a span that has just started, so a killed process still leaves it behind.
+
+        This runs on the application's thread, which must never wait for a writer to start."""
+        self._export([span], may_start_writer=False)
+
+    def _export(self, spans: Sequence[ReadableSpan], may_start_writer: bool) -> SpanExportResult:
         if self._shutdown:
             self._warn_once("export called after shutdown; spans were not stored")
             return SpanExportResult.FAILURE
         try:
             with self._lock:
-                self._write(spans)
+                self._write(spans, may_start_writer)
         except OtelSqliteError as exc:
             self._warn_once(f"could not store {len(spans)} span(s): {exc}", key=str(exc))
             return SpanExportResult.FAILURE
@@ -92,10 +104,6 @@ class SQLiteSpanExporter(SpanExporter):
             )
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
-
-    def export_in_flight(self, span: ReadableSpan) -> None:
-        """Record a span that has just started, so a killed process still leaves it behind."""
-        self.export([span])
 
     def shutdown(self) -> None:
         with self._lock:
@@ -116,8 +124,10 @@ class SQLiteSpanExporter(SpanExporter):
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True  # every export is committed before it returns
 
-    def _write(self, spans: Sequence[ReadableSpan]) -> None:
-        if self._writer is None and len(spans) >= WRITER_PROCESS_BATCH and not self._writer_failed:
+    def _write(self, spans: Sequence[ReadableSpan], may_start_writer: bool) -> None:
+        self._exported += len(spans)
+        if (self._writer is None and may_start_writer and not self._writer_failed
+                and self._exported >= WRITER_PROCESS_AFTER):
             # Waiting the writer's start-up (~70 ms) costs less than writing this batch here,
             # beside the application, at a third of the writer's speed.
             self._writer = writer_process.start(self.path)

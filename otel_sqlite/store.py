@@ -59,9 +59,14 @@ _insert_events = BulkInsert("events", "span, name, time_ns, attributes, dropped_
 _insert_links = BulkInsert(
     "links", "span, trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count"
 )
-# Deleting a span cascades to its attributes, events, links, artifacts, text lines (and so
-# their FTS rows, by trigger) and run_roots entry.
 _DELETE_SPANS = "DELETE FROM spans WHERE id IN (SELECT value FROM json_each(?))"
+# What ON DELETE CASCADE would remove with a span (see Store._open for why the store does it
+# itself): every column the schema declares as referencing spans with that action.
+_SPAN_CHILDREN = """
+SELECT m.name, f."from" FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f
+WHERE m.type = 'table' AND f."table" = 'spans' AND f.on_delete = 'CASCADE'
+ORDER BY m.name
+"""
 # What finds a span in search: its name, its string attributes, its events' names and
 # exception messages. Built in SQL from the rows just written, so the hot path stays in C.
 _INSERT_SPAN_TEXT = f"""
@@ -185,11 +190,23 @@ class Store:
         """Connect as a writer. The connection polls for the write lock itself (``_begin``),
         so SQLite's busy handler is off once the file is open and its FTS checked; its page
         cache is larger because the spans' trace-id indexes take inserts at random places and
-        the default 2 MiB cache missed on most of them past ~100k spans."""
+        the default 2 MiB cache missed on most of them past ~100k spans.
+
+        Foreign keys are off on this connection: every row it inserts refers to a span or
+        resource it has just written or looked up, and checking each child row's parent cost
+        a tenth of the store's time (4.2 of 37 us per span, benchmarks/store_phases.py's
+        workload). Replacing a span deletes its children itself (``_delete_spans``), from the
+        schema's own ON DELETE CASCADE declarations, so a table added later is covered.
+        """
         db = connect(self.path)
         self._fts = has_fts(db)
         db.execute("PRAGMA busy_timeout = 0")
         db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+        db.execute("PRAGMA foreign_keys = OFF")
+        self._delete_children = [
+            f'DELETE FROM "{table}" WHERE "{column}" IN (SELECT value FROM json_each(?))'
+            for table, column in db.execute(_SPAN_CHILDREN)
+        ]
         self._db, self._file = db, _identity(self.path)
 
     def _forget_ids(self) -> None:
@@ -260,7 +277,7 @@ class Store:
                      values.to_json(link.attributes), link.dropped_attributes_count)
                 )
         if replaced:
-            db.execute(_DELETE_SPANS, (values.to_json(replaced),))
+            self._delete_spans(db, values.to_json(replaced))
         _insert_spans(db, span_rows, self._bulk)
         if span_rows:
             db.execute(_UPSERT_RUN_ROOTS, (values.to_json([row[0] for row in span_rows]),))
@@ -273,6 +290,13 @@ class Store:
             db.execute(_INSERT_SPAN_TEXT, (values.to_json(indexed),))
             db.execute(_INDEX_TEXT, (values.to_json(written),))
         return len(written)
+
+    def _delete_spans(self, db: sqlite3.Connection, ids: str) -> None:
+        """Delete the spans ``ids`` (a JSON array) and their rows in every child table; the
+        text lines' trigger takes their FTS rows with them."""
+        for statement in self._delete_children:
+            db.execute(statement, (ids,))
+        db.execute(_DELETE_SPANS, (ids,))
 
     @staticmethod
     def _existing(

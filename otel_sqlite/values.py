@@ -35,13 +35,22 @@ def _json_default(value: object) -> object:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=_json_default, separators=(",", ":"))
+# JSONEncoder.encode builds a new C encoder on every call, which cost more than the encoding
+# of a span's event attributes (0.92 us a call against 0.27 for this one, built once). It
+# skips the check for circular containers: attribute values cannot hold themselves, and the C
+# encoder still stops a runaway recursion with RecursionError.
+_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+    None, _json_default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+)
 
 
 def to_json(value: object) -> str:
     """JSON for attribute maps (events, links, resources); bytes become base64 text."""
     if not value and isinstance(value, dict):
         return "{}"
-    return _ENCODER.encode(value)
+    if _C_ENCODER is None:  # an interpreter without the json module's C accelerator
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what SQLite (and OTLP) integers hold

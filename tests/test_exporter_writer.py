@@ -1,4 +1,5 @@
-"""Large batches go to a writer process; what it stores and how it fails are the exporter's."""
+"""Past the first few hundred spans, batches go to a writer process; what it stores and how
+it fails are the exporter's."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_sqlite.exporter import WRITER_PROCESS_BATCH, SQLiteSpanExporter
+from otel_sqlite.exporter import WRITER_PROCESS_AFTER, SQLiteSpanExporter
 
-BATCH = WRITER_PROCESS_BATCH + 88
+BATCH = WRITER_PROCESS_AFTER + 88
 
 
 def finished_spans(count: int, prefix: str = "s", **last_attributes: object):
@@ -47,10 +48,36 @@ def with_writer(exporter: SQLiteSpanExporter) -> int:
     return exporter.writer_pid
 
 
-def test_small_batches_never_start_a_writer_process(db_path: Path) -> None:
+def test_a_short_scripts_few_spans_never_start_a_writer_process(db_path: Path) -> None:
     exporter = SQLiteSpanExporter()
-    assert exporter.export(finished_spans(WRITER_PROCESS_BATCH - 1)) == SpanExportResult.SUCCESS
+    for part in range(3):
+        spans = finished_spans(WRITER_PROCESS_AFTER // 3 - 1, f"p{part}-")
+        assert exporter.export(spans) == SpanExportResult.SUCCESS
     assert exporter.writer_pid is None
+    exporter.shutdown()
+
+
+def test_small_batches_start_the_writer_once_enough_spans_have_passed(
+    db_path: Path, query
+) -> None:
+    exporter = SQLiteSpanExporter()
+    pids = []
+    for part in range(4):
+        exporter.export(finished_spans(WRITER_PROCESS_AFTER // 3 + 1, f"p{part}-"))
+        pids.append(exporter.writer_pid)
+    assert pids[:2] == [None, None] and pids[2] is not None and pids[3] == pids[2]
+    exporter.shutdown()
+    assert query("SELECT count(*) FROM spans") == [(4 * (WRITER_PROCESS_AFTER // 3 + 1),)]
+
+
+def test_in_flight_rows_never_wait_for_a_writer_to_start(db_path: Path) -> None:
+    """They are written on the application's own thread, as each span starts."""
+    exporter = SQLiteSpanExporter()
+    for span in finished_spans(WRITER_PROCESS_AFTER + 1):
+        exporter.export_in_flight(span)
+    assert exporter.writer_pid is None
+    assert exporter.export(finished_spans(1, "after")) == SpanExportResult.SUCCESS
+    assert exporter.writer_pid is not None
     exporter.shutdown()
 
 

@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 
 from otel_sqlite import values
+from otel_sqlite.conventions import ARTIFACT_EVENT, ARTIFACT_PATH, ARTIFACT_ROLE
 from otel_sqlite.records import (
     EventRecord,
     LinkRecord,
@@ -125,6 +126,31 @@ def test_writing_a_stored_span_again_replaces_it_and_duplicates_nothing(
     assert query("SELECT key, value FROM attributes") == [("a", 2)]
     assert query("SELECT count(*) FROM events") == [(1,)]
     assert query("SELECT count(*) FROM text_lines") == [(1,)]
+
+
+def test_replacing_a_span_leaves_no_row_of_its_old_copy_in_any_table(
+    db_path: Path, query
+) -> None:
+    log = db_path.parent / "out.log"
+    log.write_text("first line\nsecond line\n")
+    children = {
+        "attributes": {"a": 1, "b": "x"},
+        "events": [EventRecord("note", 1_100),
+                   EventRecord(ARTIFACT_EVENT, 1_200, {ARTIFACT_PATH: str(log),
+                                                      ARTIFACT_ROLE: "stdout"})],
+        "links": [LinkRecord("1" * 32, "2" * 16, "", {}, 1)],
+    }
+    store = Store(db_path)
+    store.write([span(end_ns=None, **children)])
+    store.write([span(**children)])
+    store.write([span(**children)])
+    counts = {table: query(f"SELECT count(*) FROM {table}")[0][0]
+              for table in ("spans", "attributes", "events", "links", "artifacts", "run_roots")}
+    assert counts == {"spans": 1, "attributes": 2, "events": 2, "links": 1, "artifacts": 1,
+                      "run_roots": 1}
+    assert query("SELECT count(*) FROM text_lines") == [(3,)]  # the span's text, two lines
+    assert query("SELECT count(*) FROM text_fts WHERE text_fts MATCH 'second'") == [(1,)]
+    assert query("PRAGMA foreign_key_check") == []
 
 
 def test_a_replaced_span_is_found_by_its_new_words_only(db_path: Path, query) -> None:
