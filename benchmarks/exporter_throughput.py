@@ -5,8 +5,10 @@ ConsoleSpanExporter writing to /dev/null, (c) otel-sqlite's SQLiteSpanExporter. 
 attributes and 1 event. Prints spans/s for each (spans that reached the exporter, over the time
 until shutdown returned: a dropped span does not count), ours as a ratio to (a) and (b), and
 how many spans each dropped; then, to show where the time goes, how fast the application
-itself created spans, the exporter's CPU time per span in the application's process, and the
-CPU time per span of the writer process it starts (``otel_sqlite.writer_process``).
+itself created spans, the exporter's CPU time per span in the application's process, the
+CPU time per span of the writer process it starts (``otel_sqlite.writer_process``), and the
+time the application's garbage collector ran (every span outlives the processor's queue, so
+it is collected in the oldest generation, whose passes scan the whole heap).
 
     python benchmarks/exporter_throughput.py [--spans 200000] [--repeat 3]
 """
@@ -14,6 +16,7 @@ CPU time per span of the writer process it starts (``otel_sqlite.writer_process`
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import resource
 import statistics
@@ -59,6 +62,7 @@ class Run(NamedTuple):
     creation_rate: float  # spans / seconds the application's loop took
     export_cpu_us: float  # exporter CPU per exported span
     writer_cpu_us: float  # CPU of the exporter's child processes (the writer) per span
+    gc_us: float  # the garbage collector's time per span created, in any thread
 
 
 def create_spans(provider: TracerProvider, count: int) -> None:
@@ -81,14 +85,32 @@ def workload(exporter, spans: int, processor_factory) -> Run:  # noqa: ANN001
     provider = TracerProvider()
     provider.add_span_processor(processor_factory(counting))
     children = _children_cpu()
+    collecting = GarbageCollectorTime()
+    gc.callbacks.append(collecting)
     started = time.perf_counter()
     create_spans(provider, spans)
     created = time.perf_counter() - started
     provider.shutdown()  # waits for the writer process to exit, so its CPU is counted
     elapsed = time.perf_counter() - started
+    gc.callbacks.remove(collecting)
     exported = max(counting.count, 1)
     return Run(counting.count / elapsed, spans - counting.count, spans / created,
-               1e6 * counting.cpu / exported, 1e6 * (_children_cpu() - children) / exported)
+               1e6 * counting.cpu / exported, 1e6 * (_children_cpu() - children) / exported,
+               1e6 * collecting.seconds / spans)
+
+
+class GarbageCollectorTime:
+    """A ``gc.callbacks`` entry adding up how long collections took (they run one at a time,
+    under the GIL, in whichever thread allocated)."""
+
+    def __init__(self) -> None:
+        self.seconds, self._started = 0.0, 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
 
 
 def _children_cpu() -> float:
@@ -124,13 +146,14 @@ def main() -> None:
     print(f"  sqlite / in-memory = {medians['sqlite'] / medians['in-memory']:.2f}")
     print(f"  sqlite / console   = {medians['sqlite'] / medians['console>/dev/null']:.2f}")
     print("where the time goes (medians): the application's own loop, the exporter's thread, "
-          "and its writer process")
+          "its writer process, and the garbage collector")
     for name, runs in results.items():
         creation = statistics.median(r.creation_rate for r in runs)
         cpu = statistics.median(r.export_cpu_us for r in runs)
         writer = statistics.median(r.writer_cpu_us for r in runs)
+        collecting = statistics.median(r.gc_us for r in runs)
         print(f"  {name:<18} created {creation:>10,.0f} spans/s   exporter CPU {cpu:6.1f} us/span"
-              f"   writer CPU {writer:6.1f} us/span")
+              f"   writer CPU {writer:6.1f} us/span   GC {collecting:6.1f} us/span")
     sys.stdout.flush()
 
 

@@ -193,10 +193,10 @@ class Store:
         the default 2 MiB cache missed on most of them past ~100k spans.
 
         Foreign keys are off on this connection: every row it inserts refers to a span or
-        resource it has just written or looked up, and checking each child row's parent cost
-        a tenth of the store's time (4.2 of 37 us per span, benchmarks/store_phases.py's
-        workload). Replacing a span deletes its children itself (``_delete_spans``), from the
-        schema's own ON DELETE CASCADE declarations, so a table added later is covered.
+        resource it has just written or looked up, and checking each child row's parent (ten
+        of them per span in benchmarks/store_phases.py's workload) cost about 5% of the
+        store's time. Replacing a span deletes its children itself (``_delete_spans``), from
+        the schema's own ON DELETE CASCADE declarations, so a table added later is covered.
         """
         db = connect(self.path)
         self._fts = has_fts(db)

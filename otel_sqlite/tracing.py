@@ -34,9 +34,9 @@ from otel_sqlite.exporter_choice import (
 # times the spans, and the writer stored 200k spans at 0.64 of in-memory against 0.55 with
 # 4,096 (one sitting, exporter_throughput's workload). The processor sleeps out the delay
 # after every batch smaller than the cap, and the writer idles meanwhile: with 200 ms it
-# idled a quarter of a 30k-span run, and 20 ms stored the same spans 15% faster (14.9k/s
-# against 17.0k/s; benchmarks/exporter_throughput.py --spans 30000, one sitting). Batches
-# stay large while the exporter is busy: what queues up during one export is the next.
+# idled a quarter of a 30k-span run. benchmarks/exporter_throughput.py --spans 30000, one
+# sitting: 14,937 spans/s with 200 ms, 16,651 with 50, 17,878 with 20. Batches stay large
+# while the exporter is busy: what queues up during one export is the next.
 BATCH_DEFAULTS = {
     "OTEL_BSP_MAX_QUEUE_SIZE": ("max_queue_size", 65_536),
     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": ("max_export_batch_size", 16_384),
