@@ -37,7 +37,9 @@ def span_to_record(span: ReadableSpan) -> SpanRecord:
 # Once this many spans have been exported, a writer process (``writer_process``) takes the
 # writes off the application's GIL; a short script's few spans never pay its start-up, about
 # 70 ms. Counted over all batches: the processor's short timer cuts a busy application's
-# spans into batches of any size.
+# spans into batches of any size. Only a batch of several spans starts it: a single span is
+# written on the application's own thread (an in-flight row, SimpleSpanProcessor), which
+# must never wait for a start-up.
 WRITER_PROCESS_AFTER = 512
 # The batch goes to the writer in parts of this many spans, each sent as soon as it is packed.
 WRITER_PROCESS_PART = 512
@@ -79,21 +81,12 @@ class SQLiteSpanExporter(SpanExporter):
         _exporters.add(self)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return self._export(spans, may_start_writer=True)
-
-    def export_in_flight(self, span: ReadableSpan) -> None:
-        """Record a span that has just started, so a killed process still leaves it behind.
-
-        This runs on the application's thread, which must never wait for a writer to start."""
-        self._export([span], may_start_writer=False)
-
-    def _export(self, spans: Sequence[ReadableSpan], may_start_writer: bool) -> SpanExportResult:
         if self._shutdown:
             self._warn_once("export called after shutdown; spans were not stored")
             return SpanExportResult.FAILURE
         try:
             with self._lock:
-                self._write(spans, may_start_writer)
+                self._write(spans)
         except OtelSqliteError as exc:
             self._warn_once(f"could not store {len(spans)} span(s): {exc}", key=str(exc))
             return SpanExportResult.FAILURE
@@ -104,6 +97,10 @@ class SQLiteSpanExporter(SpanExporter):
             )
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+    def export_in_flight(self, span: ReadableSpan) -> None:
+        """Record a span that has just started, so a killed process still leaves it behind."""
+        self.export([span])
 
     def shutdown(self) -> None:
         with self._lock:
@@ -124,9 +121,9 @@ class SQLiteSpanExporter(SpanExporter):
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True  # every export is committed before it returns
 
-    def _write(self, spans: Sequence[ReadableSpan], may_start_writer: bool) -> None:
+    def _write(self, spans: Sequence[ReadableSpan]) -> None:
         self._exported += len(spans)
-        if (self._writer is None and may_start_writer and not self._writer_failed
+        if (self._writer is None and len(spans) > 1 and not self._writer_failed
                 and self._exported >= WRITER_PROCESS_AFTER):
             # Waiting the writer's start-up (~70 ms) costs less than writing this batch here,
             # beside the application, at a third of the writer's speed.

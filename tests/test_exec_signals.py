@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from exec_support import OTEL_SQLITE, clean_env, only_span, otel_sqlite
+from processes import gone
 
 
 def start_exec(db: Path, *command: str, options: tuple[str, ...] = ()) -> subprocess.Popen:
@@ -19,20 +19,6 @@ def start_exec(db: Path, *command: str, options: tuple[str, ...] = ()) -> subpro
     )
     assert child.stdout.readline() == b"ready\n"
     return child
-
-
-def gone(pid: int, within: float = 5.0) -> bool:
-    """True once ``pid`` no longer runs (it is reaped, or a zombie waiting to be)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_sigint_reaches_a_child_that_traps_it_and_exec_exits_with_its_code(tmp_path):

@@ -70,13 +70,14 @@ def test_small_batches_start_the_writer_once_enough_spans_have_passed(
     assert query("SELECT count(*) FROM spans") == [(4 * (WRITER_PROCESS_AFTER // 3 + 1),)]
 
 
-def test_in_flight_rows_never_wait_for_a_writer_to_start(db_path: Path) -> None:
-    """They are written on the application's own thread, as each span starts."""
+def test_single_span_writes_never_wait_for_a_writer_to_start(db_path: Path) -> None:
+    """In-flight rows and SimpleSpanProcessor's exports run on the application's thread."""
     exporter = SQLiteSpanExporter()
     for span in finished_spans(WRITER_PROCESS_AFTER + 1):
         exporter.export_in_flight(span)
+        exporter.export([span])
     assert exporter.writer_pid is None
-    assert exporter.export(finished_spans(1, "after")) == SpanExportResult.SUCCESS
+    assert exporter.export(finished_spans(2, "after")) == SpanExportResult.SUCCESS
     assert exporter.writer_pid is not None
     exporter.shutdown()
 

@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from processes import gone, writers_of
 from reliability_support import SOAK, cli, cli_path, integrity, read_sql, run_worker, start_worker
 
 ITERATIONS = 200 if SOAK else 20
@@ -60,6 +61,8 @@ def test_harness_killed_at_random_moments_leaves_a_valid_database_with_all_it_co
         os.kill(harness.pid, signal.SIGKILL)
         harness.communicate(timeout=30)
         assert harness.returncode == -signal.SIGKILL
+        for writer in writers_of(db):  # it stores the batch in hand, then sees the pipe closed
+            assert gone(writer, within=30), "the writer outlived its batch"
 
         assert integrity(db) == "ok"
         assert read_sql(db, "PRAGMA foreign_key_check") == []
