@@ -64,9 +64,9 @@ class SQLiteSpanExporter(SpanExporter):
     argument has an environment fallback. The database is opened on first export, so a bad
     path fails the export (and is reported) instead of crashing the host at start-up.
 
-    The batch that brings the spans exported to WRITER_PROCESS_AFTER starts a writer process,
-    which stores it and every later batch; where none can start, or it dies, writes stay in
-    this process.
+    The first batch of several spans once WRITER_PROCESS_AFTER spans have been exported
+    starts a writer process, which stores it and every later export; where none can start, or
+    it dies, writes stay in this process.
     """
 
     def __init__(self, db: str | os.PathLike[str] | None = None) -> None:
