@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from otel_sqlite.records import ResourceRecord, ScopeRecord, SpanRecord
-from otel_sqlite.store import Store
+from otel_sqlite.storage.store import Store
 
 RESOURCE = ResourceRecord({"service.name": "bench"})
 SCOPE = ScopeRecord("bench")

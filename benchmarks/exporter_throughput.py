@@ -6,7 +6,7 @@ attributes and 1 event. Prints spans/s for each (spans that reached the exporter
 until shutdown returned: a dropped span does not count), ours as a ratio to (a) and (b), and
 how many spans each dropped; then, to show where the time goes, how fast the application
 itself created spans, the exporter's CPU time per span in the application's process, the
-CPU time per span of the writer process it starts (``otel_sqlite.writer_process``), and the
+CPU time per span of the writer process it starts (``otel_sqlite.sdk.writer_process``), and the
 time the application's garbage collector ran (every span outlives the processor's queue, so
 it is collected in the oldest generation, whose passes scan the whole heap).
 
@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_sqlite.exporter import SQLiteSpanExporter
-from otel_sqlite.tracing import batch_processor
+from otel_sqlite.sdk.provider import batch_processor
 
 
 class Counting:

@@ -23,7 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from otel_sqlite import artifacts, store, values
 from otel_sqlite.conventions import (
     ARTIFACT_EVENT,
     GEN_AI_PROVIDER_NAME,
@@ -39,7 +38,8 @@ from otel_sqlite.conventions import (
 from otel_sqlite.queries import costs, diff, failures, flaky, runs, search, spans, stats, steps
 from otel_sqlite.queries import timings as timing_queries
 from otel_sqlite.records import SpanRecord
-from otel_sqlite.schema import connect, connect_readonly
+from otel_sqlite.storage import artifacts, store, values
+from otel_sqlite.storage.schema import connect, connect_readonly
 
 RUNS = 10_000
 STEPS = 20

@@ -24,14 +24,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from otel_sqlite.push import Sender, push
+from otel_sqlite.otlp.push import Sender, push
 
 BIN = Path(sys.executable).parent
 CLIENT = r"""
 import sys, time
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from otel_sqlite.tracing import batch_processor
+from otel_sqlite.sdk.provider import batch_processor
 
 target, spans = sys.argv[1], int(sys.argv[2])
 if target == "sqlite":

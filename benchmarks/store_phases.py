@@ -23,9 +23,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_sqlite import span_wire
-from otel_sqlite.store import Store
-from otel_sqlite.tracing import BATCH_DEFAULTS
+from otel_sqlite.sdk import span_wire
+from otel_sqlite.sdk.provider import BATCH_DEFAULTS
+from otel_sqlite.storage.store import Store
 
 BATCH_SIZE_VARIABLE = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from otel_sqlite.conventions import HARNESS_KIND, KIND_RUN, KIND_STEP
 from otel_sqlite.records import SpanRecord
-from otel_sqlite.schema import connect_readonly
-from otel_sqlite.store import Store
+from otel_sqlite.storage.schema import connect_readonly
+from otel_sqlite.storage.store import Store
 from otel_sqlite.ui.server import UIServer
 
 HERE = Path(__file__).parent

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from otel_sqlite.cli.options import db_option
-from otel_sqlite.paths import resolve_db_path
-from otel_sqlite.schema import SCHEMA_VERSION
-from otel_sqlite.store import Store
+from otel_sqlite.storage.paths import resolve_db_path
+from otel_sqlite.storage.schema import SCHEMA_VERSION
+from otel_sqlite.storage.store import Store
 
 
 @click.command(name="init")

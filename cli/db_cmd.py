@@ -6,14 +6,14 @@ import time
 
 import click
 
-from otel_sqlite import retention
 from otel_sqlite.cli.options import db_option, format_option
 from otel_sqlite.cli.output import echo
 from otel_sqlite.cli.reading import open_db
-from otel_sqlite.paths import resolve_db_path
 from otel_sqlite.queries.raw import run_sql
 from otel_sqlite.queries.stats import stats
-from otel_sqlite.timespec import parse_age
+from otel_sqlite.queries.timespec import parse_age
+from otel_sqlite.storage import retention
+from otel_sqlite.storage.paths import resolve_db_path
 
 
 @click.command(name="sql")

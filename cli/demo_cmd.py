@@ -6,7 +6,7 @@ import click
 
 from otel_sqlite.cli.options import db_option
 from otel_sqlite.cli.show_cmd import show_cmd
-from otel_sqlite.paths import resolve_db_path
+from otel_sqlite.storage.paths import resolve_db_path
 
 
 @click.command(name="demo")

@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from otel_sqlite.attribute_args import parse_attribute
+from otel_sqlite.capture.attribute_args import parse_attribute
+from otel_sqlite.capture.process import KILL_AFTER_SECONDS, died_of_forwarded_signal
+from otel_sqlite.capture.wrap import KINDS, run_wrapped
 from otel_sqlite.cli.feedback import warn_once
 from otel_sqlite.conventions import ENV_DB
-from otel_sqlite.process import KILL_AFTER_SECONDS, died_of_forwarded_signal
-from otel_sqlite.wrap import KINDS, run_wrapped
 
 
 def seconds(text: str) -> float:

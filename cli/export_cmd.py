@@ -10,8 +10,8 @@ from otel_sqlite.cli.interop_cmd import export_otlp
 from otel_sqlite.cli.options import db_option
 from otel_sqlite.cli.reading import open_db
 from otel_sqlite.cli.runs_cmd import RUN_HELP
-from otel_sqlite.junit import junit_xml
-from otel_sqlite.markdown import markdown_summary
+from otel_sqlite.reports.junit import junit_xml
+from otel_sqlite.reports.markdown import markdown_summary
 
 
 @click.group(name="export")

@@ -15,7 +15,7 @@ def warn_once() -> Callable[[str], None]:
 
     One broken database makes several failures (the in-flight row, the final row, the
     artifact folder); the person needs one line about it, not a wall of them. (A host
-    application logs once per cause instead: ``otel_sqlite.notices.WarnOnce``.)
+    application logs once per cause instead: ``otel_sqlite.sdk.notices.WarnOnce``.)
     """
     said: list[str] = []
 
@@ -31,7 +31,7 @@ def attribute_option_values(ctx: Any, param: Any, value: tuple[str, ...]) -> dic
     """Click callback for ``--attr KEY=VALUE`` (repeatable): typed attributes, or a usage error."""
     import click
 
-    from otel_sqlite.attribute_args import parse_attributes
+    from otel_sqlite.capture.attribute_args import parse_attributes
 
     try:
         return parse_attributes(value)

@@ -14,12 +14,12 @@ import click
 
 from otel_sqlite.cli.options import db_option
 from otel_sqlite.cli.reading import open_db, since_ns, since_option
-from otel_sqlite.paths import resolve_db_path
 from otel_sqlite.queries.records import Selection
 from otel_sqlite.queries.resolve import resolve_run
+from otel_sqlite.storage.paths import resolve_db_path
 
 if TYPE_CHECKING:
-    from otel_sqlite.receiver import OtlpServer
+    from otel_sqlite.otlp.receiver import OtlpServer
     from otel_sqlite.ui.server import UIServer
 
 
@@ -60,7 +60,7 @@ def export_otlp(runs: tuple[str, ...], since: str | None, output: str | None,
 
     RUN is a trace id, a unique prefix of one, or 'latest'; with none, every run.
     """
-    from otel_sqlite.otlp_files import export_json_lines
+    from otel_sqlite.otlp.files import export_json_lines
 
     selection = _selection(db, runs, since)
     connection = open_db(db)
@@ -83,8 +83,8 @@ def import_otlp(files: tuple[str, ...], db: str | None) -> None:
     Importing a file twice changes nothing. Bad lines are reported with their number and
     skipped; the exit status is then 1.
     """
-    from otel_sqlite.otlp_files import ImportResult, import_file
-    from otel_sqlite.store import Store
+    from otel_sqlite.otlp.files import ImportResult, import_file
+    from otel_sqlite.storage.store import Store
 
     result = ImportResult()
     store = Store(resolve_db_path(db))
@@ -137,7 +137,7 @@ def push(runs: tuple[str, ...], endpoint: str | None, headers: dict, since: str 
     A push continues where the last one to the same endpoint stopped, so running it again
     sends only what is new. RUN is a trace id, a unique prefix of one, or 'latest'.
     """
-    from otel_sqlite import push as pushing
+    from otel_sqlite.otlp import push as pushing
 
     url = endpoint or pushing.default_endpoint()
     sender = pushing.Sender(url, {**pushing.env_headers(), **headers})
@@ -208,8 +208,8 @@ def serve(host: str, port: int, max_body_bytes: int | None,
     Point any OTel SDK at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:PORT. Ctrl-C or
     SIGTERM stores the requests under way and exits.
     """
-    from otel_sqlite import receiver
-    from otel_sqlite.store import Store
+    from otel_sqlite.otlp import receiver
+    from otel_sqlite.storage.store import Store
 
     limits = receiver.Limits(
         max_body_bytes or receiver.MAX_BODY_BYTES,

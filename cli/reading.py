@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
-from otel_sqlite.paths import resolve_db_path
-from otel_sqlite.schema import connect_readonly
-from otel_sqlite.timespec import parse_moment
+from otel_sqlite.queries.timespec import parse_moment
+from otel_sqlite.storage.paths import resolve_db_path
+from otel_sqlite.storage.schema import connect_readonly
 
 F = TypeVar("F", bound=Callable[..., Any])
 

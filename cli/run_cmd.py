@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from otel_sqlite.capture.run_lifecycle import STATUSES, end_run, shell_exports, start_run
 from otel_sqlite.cli.feedback import attribute_option_values, warn_once
 from otel_sqlite.cli.options import db_option
-from otel_sqlite.run_lifecycle import STATUSES, end_run, shell_exports, start_run
 
 
 @click.group(name="run")

@@ -7,7 +7,7 @@ import webbrowser
 import click
 
 from otel_sqlite.cli.options import db_option
-from otel_sqlite.paths import resolve_db_path
+from otel_sqlite.storage.paths import resolve_db_path
 
 
 @click.command(name="ui")
@@ -19,7 +19,7 @@ from otel_sqlite.paths import resolve_db_path
 @click.option("--open", "open_browser", is_flag=True, help="Open the UI in a browser.")
 def ui(db: str | None, host: str, port: int, open_browser: bool) -> None:
     """Browse runs, waterfalls, logs, search hits and costs in a web page (read-only)."""
-    from otel_sqlite.schema import connect_readonly
+    from otel_sqlite.storage.schema import connect_readonly
     from otel_sqlite.ui.server import UIServer, serve
 
     path = resolve_db_path(db)

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import otel_sqlite as h
-from otel_sqlite.paths import default_db_path
+
+DB = os.environ.get("OTEL_SQLITE_DB", "otel-sqlite.db")  # where configure() writes by default
 
 PY = sys.executable
 
@@ -26,9 +28,9 @@ def main() -> int:
     try:
         suite()
     except subprocess.CalledProcessError as exc:
-        print(f"suite failed: {exc}; recorded in {default_db_path()}", file=sys.stderr)
+        print(f"suite failed: {exc}; recorded in {DB}", file=sys.stderr)
         return 1
-    print(f"suite passed; recorded in {default_db_path()}")
+    print(f"suite passed; recorded in {DB}")
     return 0
 
 

@@ -21,7 +21,8 @@ HARNESS_STEP_ATTEMPT = "harness.step.attempt"
 HARNESS_COST_USD = "harness.cost.usd"
 # A command stopped by ``exec --timeout`` (or ``command(timeout=)``): the limit, in seconds.
 HARNESS_TIMEOUT_SECONDS = "harness.timeout.seconds"
-# What the store cut to keep a span within its limits (see otel_sqlite.limits), never silently.
+# What the store cut to keep a span within its limits (see otel_sqlite.storage.limits), never
+# silently.
 HARNESS_TRUNCATED = "harness.truncated"
 
 # process.* (semantic conventions: process)

@@ -37,18 +37,18 @@ from opentelemetry.trace import (
 )
 
 from otel_sqlite import conventions as c
-from otel_sqlite import provenance, traceparent
-from otel_sqlite.command_span import (
+from otel_sqlite.capture import provenance, traceparent
+from otel_sqlite.capture.command_span import (
     artifact_attributes,
     command_attributes,
     command_name,
     error_description,
     result_attributes,
 )
-from otel_sqlite.notices import WarnOnce
-from otel_sqlite.paths import resolve_db_path, span_artifact_dir
-from otel_sqlite.process import ProcessResult, died_of_forwarded_signal, run_captured
-from otel_sqlite.tracing import build_provider
+from otel_sqlite.capture.process import ProcessResult, died_of_forwarded_signal, run_captured
+from otel_sqlite.sdk.notices import WarnOnce
+from otel_sqlite.sdk.provider import build_provider
+from otel_sqlite.storage.paths import resolve_db_path, span_artifact_dir
 
 _TRACER_NAME = "otel_sqlite.harness"
 _warn_once = WarnOnce(logging.getLogger(__name__))

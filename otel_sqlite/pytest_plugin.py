@@ -3,7 +3,7 @@
 It is registered under the ``pytest11`` entry point, so pytest loads it in every session of an
 environment where otel-sqlite is installed, including suites that never asked for it. Until it
 is enabled it only declares its options: it imports no OTel SDK and touches no file. The
-recorder (``otel_sqlite.pytest_recorder``) is imported and registered only when asked for.
+recorder (``otel_sqlite.plugins.pytest_recorder``) is imported and registered only when asked for.
 """
 
 from __future__ import annotations
@@ -71,6 +71,6 @@ def database_option(config: pytest.Config) -> str | None:
 def pytest_configure(config: pytest.Config) -> None:
     if not enabled(config):
         return
-    from otel_sqlite.pytest_recorder import Recorder
+    from otel_sqlite.plugins.pytest_recorder import Recorder
 
     config.pluginmanager.register(Recorder(config, database_option(config)), RECORDER_NAME)

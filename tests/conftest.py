@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from otel_sqlite.schema import connect_readonly
+from otel_sqlite.storage.schema import connect_readonly
 
 # Variables that would leak a developer's own setup into the tests.
 _ISOLATED = ("TRACEPARENT", "TRACESTATE", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME",

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from otel_sqlite import values
+from otel_sqlite.storage import values
 
 OTEL_SQLITE = shutil.which("otel-sqlite", path=str(Path(sys.executable).parent)) or shutil.which(
     "otel-sqlite"

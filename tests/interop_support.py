@@ -31,7 +31,7 @@ from opentelemetry.trace import (
 
 from otel_sqlite.exporter import SQLiteSpanExporter
 from otel_sqlite.records import SpanRecord
-from otel_sqlite.store import Store
+from otel_sqlite.storage.store import Store
 
 BIN = Path(sys.executable).parent
 OTEL_SQLITE = str(BIN / "otel-sqlite")

@@ -21,7 +21,7 @@ def gone(pid: int, within: float = 5.0) -> bool:
 
 
 def writers_of(db: Path) -> list[int]:
-    """The exporter writer processes (``otel_sqlite.writer_process``) still running for ``db``:
+    """The exporter writer processes (``otel_sqlite.sdk.writer_process``) still running for ``db``:
     they outlive a killed application by the batch in hand."""
     found = []
     for entry in Path("/proc").iterdir():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_sqlite.attribute_args import parse_attribute, typed_value
+from otel_sqlite.capture.attribute_args import parse_attribute, typed_value
 
 
 @pytest.mark.parametrize(

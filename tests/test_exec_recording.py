@@ -76,7 +76,7 @@ def test_the_default_path_imports_neither_opentelemetry_nor_click(tmp_path):
     )
     assert done.returncode == 0
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.decode().splitlines()]
-    assert "otel_sqlite.store" in imported  # the profile really covers the write path
+    assert "otel_sqlite.storage.store" in imported  # the profile really covers the write path
     assert [name for name in imported if name.startswith(("opentelemetry", "click"))] == []
     assert only_span(db)["end_ns"] is not None
 

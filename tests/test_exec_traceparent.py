@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from otel_sqlite import traceparent
-from otel_sqlite.traceparent import TraceParent
+from otel_sqlite.capture import traceparent
+from otel_sqlite.capture.traceparent import TraceParent
 
 VALID = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 

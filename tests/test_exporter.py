@@ -78,7 +78,7 @@ def test_a_file_that_is_not_a_database_fails_the_export_once_and_stays_identical
     results = []
     original = exporter.export
     exporter.export = lambda spans: results.append(original(spans)) or results[-1]
-    with caplog.at_level(logging.WARNING, logger="otel_sqlite.exporter"):
+    with caplog.at_level(logging.WARNING, logger="otel_sqlite.sdk.exporter"):
         for _ in range(3):
             with tracer.start_as_current_span("lost"):
                 pass

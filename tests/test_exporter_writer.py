@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_sqlite.exporter import WRITER_PROCESS_AFTER, SQLiteSpanExporter
+from otel_sqlite.sdk.exporter import WRITER_PROCESS_AFTER, SQLiteSpanExporter
 
 BATCH = WRITER_PROCESS_AFTER + 88
 
@@ -176,7 +176,8 @@ def test_the_writers_warnings_reach_the_applications_log(
         assert exporter.export(finished_spans(BATCH, "fresh")) == SpanExportResult.SUCCESS
     exporter.shutdown()
     [record] = caplog.records
-    assert record.name == "otel_sqlite.store" and "deleted or replaced" in record.getMessage()
+    assert record.name == "otel_sqlite.storage.store"
+    assert "deleted or replaced" in record.getMessage()
     assert query("SELECT count(*) FROM spans WHERE name LIKE 'fresh%'") == [(BATCH,)]
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from otel_sqlite import otlp
 from otel_sqlite.errors import OtlpError
+from otel_sqlite.otlp import codec
 from otel_sqlite.records import EventRecord, LinkRecord, ResourceRecord, ScopeRecord, SpanRecord
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -69,17 +69,17 @@ def as_plain(record: SpanRecord) -> SpanRecord:
 
 def test_every_field_survives_a_protobuf_round_trip():
     record = rich_record()
-    wire = otlp.records_to_request([record]).SerializeToString()
-    assert otlp.request_to_records(otlp.parse_protobuf(wire)) == [as_plain(rich_record())]
+    wire = codec.records_to_request([record]).SerializeToString()
+    assert codec.request_to_records(codec.parse_protobuf(wire)) == [as_plain(rich_record())]
 
 
 def test_every_field_survives_an_otlp_json_round_trip():
-    text = otlp.request_to_json(otlp.records_to_request([rich_record()]))
-    assert otlp.request_to_records(otlp.parse_json(text)) == [as_plain(rich_record())]
+    text = codec.request_to_json(codec.records_to_request([rich_record()]))
+    assert codec.request_to_records(codec.parse_json(text)) == [as_plain(rich_record())]
 
 
 def test_json_writes_ids_as_hex_enums_as_integers_and_int_values_as_strings():
-    document = json.loads(otlp.request_to_json(otlp.records_to_request([rich_record()])))
+    document = json.loads(codec.request_to_json(codec.records_to_request([rich_record()])))
     span = document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
     assert span["traceId"] == TRACE
     assert span["spanId"] == "b7ad6b7169203331"
@@ -99,7 +99,7 @@ def test_json_reader_accepts_enum_names_numbers_for_times_and_snake_case_keys():
             "status": {"code": "STATUS_CODE_OK"},
         }]}]}]
     }
-    (record,) = otlp.request_to_records(otlp.request_from_dict(document))
+    (record,) = codec.request_to_records(codec.request_from_dict(document))
     assert (record.trace_id, record.kind, record.start_ns, record.end_ns, record.status_code) == (
         TRACE, "server", 10, 20, "OK")
 
@@ -113,30 +113,30 @@ def test_spans_are_grouped_by_resource_then_scope():
         rich_record(span_id=f"{3:016x}", resource=other_resource),
         rich_record(span_id=f"{4:016x}"),
     ]
-    request = otlp.records_to_request(records)
+    request = codec.records_to_request(records)
     shape = [[len(s.spans) for s in r.scope_spans] for r in request.resource_spans]
     assert shape == [[2, 1], [1]]
 
 
 def test_an_in_flight_span_travels_with_end_time_zero_and_comes_back_open():
-    request = otlp.records_to_request([rich_record(end_ns=None)])
+    request = codec.records_to_request([rich_record(end_ns=None)])
     assert request.resource_spans[0].scope_spans[0].spans[0].end_time_unix_nano == 0
-    assert otlp.request_to_records(request)[0].end_ns is None
+    assert codec.request_to_records(request)[0].end_ns is None
 
 
 def test_a_span_with_a_bad_id_is_rejected_and_the_others_kept():
-    request = otlp.records_to_request([rich_record(), rich_record(span_id=f"{9:016x}")])
+    request = codec.records_to_request([rich_record(), rich_record(span_id=f"{9:016x}")])
     request.resource_spans[0].scope_spans[0].spans[0].span_id = b"\x01\x02"
     rejected: list[str] = []
-    records = otlp.request_to_records(request, rejected)
+    records = codec.request_to_records(request, rejected)
     assert [r.span_id for r in records] == [f"{9:016x}"]
     assert len(rejected) == 1 and "span_id" in rejected[0]
 
 
 def test_the_sampled_flag_is_implied_when_a_sender_leaves_trace_flags_empty():
-    request = otlp.records_to_request([rich_record()])
+    request = codec.records_to_request([rich_record()])
     request.resource_spans[0].scope_spans[0].spans[0].flags = 0x100  # as the Python exporter
-    assert otlp.request_to_records(request)[0].trace_flags == 1
+    assert codec.request_to_records(request)[0].trace_flags == 1
 
 
 @pytest.mark.parametrize(
@@ -148,15 +148,15 @@ def test_the_sampled_flag_is_implied_when_a_sender_leaves_trace_flags_empty():
 )
 def test_malformed_json_raises_otlp_error(text):
     with pytest.raises(OtlpError):
-        otlp.parse_json(text)
+        codec.parse_json(text)
 
 
 def test_malformed_protobuf_raises_otlp_error():
     with pytest.raises(OtlpError):
-        otlp.parse_protobuf(b"\x0a\xff\xff\xff\xff\x0f garbage")
+        codec.parse_protobuf(b"\x0a\xff\xff\xff\xff\x0f garbage")
 
 
 def test_partial_success_response_counts_rejected_spans():
-    answer = otlp.response(["bad id"] * 7)
+    answer = codec.response(["bad id"] * 7)
     assert answer.partial_success.rejected_spans == 7
     assert "and 2 more" in answer.partial_success.error_message

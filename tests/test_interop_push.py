@@ -15,9 +15,9 @@ import pytest
 from interop_support import IN_FLIGHT, OTEL_SQLITE, env, rich_database, serving, snapshot
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from otel_sqlite import otlp
 from otel_sqlite.errors import PushError
-from otel_sqlite.push import Sender, default_endpoint
+from otel_sqlite.otlp import codec
+from otel_sqlite.otlp.push import Sender, default_endpoint
 
 
 def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
@@ -39,7 +39,7 @@ class Scripted:
 
     def span_ids(self) -> list[str]:
         return [record.span_id for path, headers, request in self.requests if request
-                for record in otlp.request_to_records(request)]
+                for record in codec.request_to_records(request)]
 
 
 @contextmanager
@@ -52,12 +52,12 @@ def scripted(statuses: list[int]) -> Iterator[tuple[Scripted, str]]:
             status = script.statuses.pop(0) if script.statuses else 200
             accepted = None
             if status == 200:
-                accepted = otlp.parse_protobuf(gzip.decompress(body))
+                accepted = codec.parse_protobuf(gzip.decompress(body))
             script.requests.append((self.path, self.headers, accepted))
             self.send_response(status)
             if status == 503:
                 self.send_header("Retry-After", "0")
-            self.send_header("Content-Type", otlp.MEDIA_PROTOBUF)
+            self.send_header("Content-Type", codec.MEDIA_PROTOBUF)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

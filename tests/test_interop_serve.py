@@ -18,11 +18,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_sqlite import otlp
-from otel_sqlite.exporter import span_to_record
+from otel_sqlite.otlp import codec
 from otel_sqlite.queries.records import iter_records
 from otel_sqlite.records import SpanRecord
-from otel_sqlite.schema import connect_readonly
+from otel_sqlite.sdk.exporter import span_to_record
+from otel_sqlite.storage.schema import connect_readonly
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -35,7 +35,7 @@ def stored(db) -> list[SpanRecord]:  # noqa: ANN001
         connection.close()
 
 
-def post(url: str, body: bytes, content_type: str = otlp.MEDIA_PROTOBUF,
+def post(url: str, body: bytes, content_type: str = codec.MEDIA_PROTOBUF,
          method: str = "POST", **headers: str) -> tuple[int, bytes, str]:
     request = urllib.request.Request(
         url, data=body if method == "POST" else None, method=method,
@@ -49,7 +49,7 @@ def post(url: str, body: bytes, content_type: str = otlp.MEDIA_PROTOBUF,
 
 
 def one_span_request(name: str = "posted", span_id: str = "b7ad6b7169203331"):
-    return otlp.records_to_request([SpanRecord(TRACE, span_id, name, 10, 20)])
+    return codec.records_to_request([SpanRecord(TRACE, span_id, name, 10, 20)])
 
 
 @pytest.fixture
@@ -79,9 +79,9 @@ def test_the_official_exporter_stores_every_field_the_sdk_saw(tmp_path, compress
 
 def test_json_bodies_are_stored_and_answered_in_json(server):
     url, db = server
-    body = otlp.request_to_json(one_span_request())
-    status, answer, content_type = post(url, body.encode(), otlp.MEDIA_JSON)
-    assert (status, content_type) == (200, otlp.MEDIA_JSON)
+    body = codec.request_to_json(one_span_request())
+    status, answer, content_type = post(url, body.encode(), codec.MEDIA_JSON)
+    assert (status, content_type) == (200, codec.MEDIA_JSON)
     assert json.loads(answer) == {}
     assert [(r.trace_id, r.name) for r in stored(db)] == [(TRACE, "posted")]
 
@@ -90,7 +90,7 @@ def test_gzip_protobuf_is_answered_with_an_export_response(server):
     url, db = server
     body = gzip.compress(one_span_request().SerializeToString())
     status, answer, content_type = post(url, body, **{"Content-Encoding": "gzip"})
-    assert (status, content_type) == (200, otlp.MEDIA_PROTOBUF)
+    assert (status, content_type) == (200, codec.MEDIA_PROTOBUF)
     assert ExportTraceServiceResponse.FromString(answer) == ExportTraceServiceResponse()
     assert len(stored(db)) == 1
 
@@ -112,15 +112,15 @@ def test_spans_with_bad_ids_get_partial_success_and_the_rest_are_stored(server):
 @pytest.mark.parametrize(
     ("body", "content_type", "headers", "status"),
     [
-        (b"\x0a\xff\xff\xff\xff\x0f garbage", otlp.MEDIA_PROTOBUF, {}, 400),
-        (b'{"resourceSpans": [', otlp.MEDIA_JSON, {}, 400),
+        (b"\x0a\xff\xff\xff\xff\x0f garbage", codec.MEDIA_PROTOBUF, {}, 400),
+        (b'{"resourceSpans": [', codec.MEDIA_JSON, {}, 400),
         (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]}',
-         otlp.MEDIA_JSON, {}, 400),
-        (b"not gzip at all", otlp.MEDIA_PROTOBUF, {"Content-Encoding": "gzip"}, 400),
+         codec.MEDIA_JSON, {}, 400),
+        (b"not gzip at all", codec.MEDIA_PROTOBUF, {"Content-Encoding": "gzip"}, 400),
         (b"{}", "text/plain", {}, 415),
-        (b"{}", otlp.MEDIA_JSON, {"Content-Encoding": "br"}, 415),
-        (b"\x00" * 30000, otlp.MEDIA_PROTOBUF, {}, 413),
-        (gzip.compress(b"\x00" * 10_000_000), otlp.MEDIA_PROTOBUF,
+        (b"{}", codec.MEDIA_JSON, {"Content-Encoding": "br"}, 415),
+        (b"\x00" * 30000, codec.MEDIA_PROTOBUF, {}, 413),
+        (gzip.compress(b"\x00" * 10_000_000), codec.MEDIA_PROTOBUF,
          {"Content-Encoding": "gzip"}, 413),
     ],
     ids=["bad-protobuf", "bad-json", "bad-id", "bad-gzip", "text-plain", "brotli",
@@ -132,7 +132,7 @@ def test_bad_requests_get_their_status_and_the_server_stays_up(
     url, db = server
     code, answer, answer_type = post(url, body, content_type, **headers)
     assert code == status
-    if answer_type == otlp.MEDIA_PROTOBUF:
+    if answer_type == codec.MEDIA_PROTOBUF:
         assert status_pb2.Status.FromString(answer).message
     assert stored(db) == []
     assert post(url, one_span_request().SerializeToString())[0] == 200

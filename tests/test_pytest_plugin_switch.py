@@ -15,7 +15,7 @@ def test_the_plugin_is_loaded_but_the_sdk_is_not(pytestconfig):
     assert pytestconfig.pluginmanager.has_plugin("otel_sqlite")
     assert not pytestconfig.pluginmanager.has_plugin("otel-sqlite-recorder")
     assert "opentelemetry.sdk" not in sys.modules
-    assert "otel_sqlite.pytest_recorder" not in sys.modules
+    assert "otel_sqlite.plugins.pytest_recorder" not in sys.modules
 '''
 
 

@@ -41,8 +41,8 @@ def test_an_unknown_grouping_is_refused(example):
 def test_a_rewritten_call_counts_its_latest_usage_once(tmp_path):
     from otel_sqlite.conventions import GEN_AI_REQUEST_MODEL, HARNESS_COST_USD, HARNESS_KIND
     from otel_sqlite.records import SpanRecord
-    from otel_sqlite.schema import connect_readonly
-    from otel_sqlite.store import Store
+    from otel_sqlite.storage.schema import connect_readonly
+    from otel_sqlite.storage.store import Store
 
     def call(**attributes):
         return SpanRecord("c" * 32, "1" * 16, "chat", 1, 2,

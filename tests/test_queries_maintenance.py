@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from otel_sqlite import retention
 from otel_sqlite.errors import QuerySyntaxError, ReadOnlyError
 from otel_sqlite.queries.raw import run_sql
 from otel_sqlite.queries.stats import stats
-from otel_sqlite.schema import SCHEMA_VERSION, connect_readonly
+from otel_sqlite.storage import retention
+from otel_sqlite.storage.schema import SCHEMA_VERSION, connect_readonly
 
 
 def _digest(path):

@@ -56,8 +56,8 @@ def test_short_unknown_and_ambiguous_prefixes_are_clear_errors(example):
 
 def test_a_prefix_shared_by_two_runs_is_ambiguous(tmp_path):
     from otel_sqlite.records import SpanRecord
-    from otel_sqlite.schema import connect_readonly
-    from otel_sqlite.store import Store
+    from otel_sqlite.storage.schema import connect_readonly
+    from otel_sqlite.storage.store import Store
 
     store = Store(tmp_path / "t.db")
     store.write([SpanRecord("abcd" + "0" * 28, "1" * 16, "one", 1, 2),
@@ -96,8 +96,8 @@ def test_a_plain_apps_trace_is_a_run_whose_steps_are_the_roots_children(example)
 
 def _root_after(tmp_path, *batches):
     from otel_sqlite.records import SpanRecord
-    from otel_sqlite.schema import connect_readonly
-    from otel_sqlite.store import Store
+    from otel_sqlite.storage.schema import connect_readonly
+    from otel_sqlite.storage.store import Store
 
     store = Store(tmp_path / "roots.db")
     for batch in batches:

@@ -9,7 +9,7 @@ import pytest
 from otel_sqlite.errors import QuerySyntaxError, SearchUnavailableError
 from otel_sqlite.queries.resolve import resolve_run
 from otel_sqlite.queries.search import search
-from otel_sqlite.schema import connect_readonly
+from otel_sqlite.storage.schema import connect_readonly
 
 
 def test_a_hit_names_the_run_span_stream_and_line(example):

@@ -8,7 +8,7 @@ from otel_sqlite.conventions import HARNESS_KIND, HARNESS_STEP_ATTEMPT, KIND_RUN
 from otel_sqlite.queries.failures import run_failures
 from otel_sqlite.queries.spans import span_tree
 from otel_sqlite.queries.steps import run_steps
-from otel_sqlite.schema import connect_readonly
+from otel_sqlite.storage.schema import connect_readonly
 
 STEP = {HARNESS_KIND: KIND_STEP}
 
@@ -53,7 +53,7 @@ def test_only_the_innermost_failed_step_is_a_failure(tracer, tmp_path):
 
 def test_a_step_recorded_in_flight_and_never_finished_is_incomplete(tmp_path):
     from otel_sqlite.records import SpanRecord
-    from otel_sqlite.store import Store
+    from otel_sqlite.storage.store import Store
 
     store = Store(tmp_path / "killed.db")
     store.write([

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from otel_sqlite.errors import DatabaseError, NewerSchemaError
-from otel_sqlite.schema import SCHEMA_VERSION, connect, connect_readonly
+from otel_sqlite.storage.schema import SCHEMA_VERSION, connect, connect_readonly
 
 
 def test_a_new_database_is_migrated_to_the_current_schema_in_wal_mode(db_path: Path) -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from otel_sqlite import values
 from otel_sqlite.conventions import ARTIFACT_EVENT, ARTIFACT_PATH, ARTIFACT_ROLE
 from otel_sqlite.records import (
     EventRecord,
@@ -12,7 +11,8 @@ from otel_sqlite.records import (
     ScopeRecord,
     SpanRecord,
 )
-from otel_sqlite.store import Store
+from otel_sqlite.storage import values
+from otel_sqlite.storage.store import Store
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -216,7 +216,7 @@ def test_an_artifact_event_becomes_an_indexed_artifact_with_a_relative_path(
 def test_lines_past_the_cap_are_not_indexed_and_the_artifact_says_so(
     db_path: Path, query, monkeypatch
 ) -> None:
-    from otel_sqlite import artifacts
+    from otel_sqlite.storage import artifacts
 
     monkeypatch.setattr(artifacts, "MAX_LINES", 3)
     log = db_path.parent / "out"

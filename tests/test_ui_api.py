@@ -11,7 +11,7 @@ from ui_support import get_json, request, running, write_run
 
 from otel_sqlite.conventions import ARTIFACT_EVENT, ARTIFACT_PATH, ARTIFACT_ROLE, HARNESS_KIND
 from otel_sqlite.records import EventRecord, SpanRecord
-from otel_sqlite.store import Store
+from otel_sqlite.storage.store import Store
 
 pytest_plugins = ["ui_fixtures"]  # the example database and server fixtures
 

@@ -14,7 +14,7 @@ from ui_support import running, write_run
 
 from otel_sqlite.conventions import HARNESS_KIND, KIND_RUN, KIND_STEP
 from otel_sqlite.records import SpanRecord
-from otel_sqlite.store import Store
+from otel_sqlite.storage.store import Store
 
 pytest_plugins = ["ui_fixtures"]  # the example database and server fixtures
 

@@ -97,7 +97,7 @@ def test_the_page_preloads_every_script_module():
 
 
 def test_serve_with_ui_receives_spans_and_shows_them_in_one_process(tmp_path):
-    from otel_sqlite import otlp
+    from otel_sqlite.otlp import codec
     from otel_sqlite.records import SpanRecord
 
     db = tmp_path / "served.db"
@@ -109,10 +109,10 @@ def test_serve_with_ui_receives_spans_and_shows_them_in_one_process(tmp_path):
         said = process.stderr.readline() + process.stderr.readline()
         receiver = said.split("listening on ")[1].split()[0]
         ui = said.split("web UI on ")[1].split()[0]
-        body = otlp.records_to_request(
+        body = codec.records_to_request(
             [SpanRecord("ab" * 16, "cd" * 8, "via-otlp", 10, 20)]).SerializeToString()
         posted = urllib.request.Request(receiver, data=body,
-                                        headers={"Content-Type": otlp.MEDIA_PROTOBUF})
+                                        headers={"Content-Type": codec.MEDIA_PROTOBUF})
         with urllib.request.urlopen(posted, timeout=10) as response:
             assert response.status == 200
         with urllib.request.urlopen(ui + "api/runs", timeout=10) as response:

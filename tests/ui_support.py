@@ -17,7 +17,7 @@ from typing import Any
 
 from otel_sqlite.conventions import HARNESS_KIND, KIND_RUN
 from otel_sqlite.records import SpanRecord
-from otel_sqlite.store import Store
+from otel_sqlite.storage.store import Store
 from otel_sqlite.ui.server import UIServer
 
 TESTS = Path(__file__).parent

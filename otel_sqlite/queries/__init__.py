@@ -2,9 +2,9 @@
 
 With ``store`` (the write side) and ``retention`` (maintenance), this package is the only place
 that holds SQL. Every reader (the CLI, the UI's JSON API, ``export``/``push``) calls these
-functions on a read-only connection from ``otel_sqlite.schema.connect_readonly``; each returns
-plain JSON-ready dicts and lists (times ISO 8601 UTC, durations float ms) and raises the typed
-errors of ``otel_sqlite.errors``. A ``run`` argument is any run reference: ``latest``,
+functions on a read-only connection from ``otel_sqlite.storage.schema.connect_readonly``; each
+returns plain JSON-ready dicts and lists (times ISO 8601 UTC, durations float ms) and raises the
+typed errors of ``otel_sqlite.errors``. A ``run`` argument is any run reference: ``latest``,
 ``latest~N`` or a trace-id prefix of at least 4 hex digits.
 
 - ``resolve.resolve_run(db, run)`` / ``resolve.resolve_span(db, prefix, trace_id=None)``

@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from otel_sqlite import artifacts, values
 from otel_sqlite.conventions import (
     HARNESS_STEP_ATTEMPT,
     HARNESS_STEP_NUMBER,
@@ -21,6 +20,7 @@ from otel_sqlite.conventions import (
     PROCESS_EXIT_CODE,
     ROLE_STDERR,
 )
+from otel_sqlite.storage import artifacts, values
 
 STATUS_OK, STATUS_ERROR, STATUS_INCOMPLETE = "ok", "error", "incomplete"
 

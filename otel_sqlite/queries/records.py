@@ -12,8 +12,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from otel_sqlite import values
 from otel_sqlite.records import EventRecord, LinkRecord, ResourceRecord, ScopeRecord, SpanRecord
+from otel_sqlite.storage import values
 
 DEFAULT_BATCH = 512
 

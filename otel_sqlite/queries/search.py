@@ -14,7 +14,7 @@ from typing import Any
 
 from otel_sqlite.errors import QuerySyntaxError, SearchUnavailableError
 from otel_sqlite.queries.resolve import resolve_run
-from otel_sqlite.schema import has_fts
+from otel_sqlite.storage.schema import has_fts
 
 SPAN_TEXT_STREAM = "span"  # the stream of a hit in a span's own text (name, attributes)
 

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from otel_sqlite.queries import common
-from otel_sqlite.schema import has_fts
+from otel_sqlite.storage.schema import has_fts
 
 _COUNTED = ("spans", "attributes", "events", "links", "artifacts", "text_lines", "resources")
 

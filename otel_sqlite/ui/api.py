@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from otel_sqlite import artifacts
 from otel_sqlite.errors import NotFoundError, OtelSqliteError
 from otel_sqlite.queries.common import iso
 from otel_sqlite.queries.costs import costs as cost_rows
@@ -24,7 +23,8 @@ from otel_sqlite.queries.resolve import resolve_run
 from otel_sqlite.queries.runs import list_runs, run_summary
 from otel_sqlite.queries.search import search as search_lines
 from otel_sqlite.queries.spans import PAGE_LINES, artifact_content, span_details, span_tree
-from otel_sqlite.timespec import parse_moment
+from otel_sqlite.queries.timespec import parse_moment
+from otel_sqlite.storage import artifacts
 
 MAX_LIMIT = 500
 MAX_LINES = 5000

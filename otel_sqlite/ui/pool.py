@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from otel_sqlite.errors import DatabaseError
-from otel_sqlite.schema import connect_readonly, describe_error
+from otel_sqlite.storage.schema import connect_readonly, describe_error
 
 # Idle connections kept for reuse; more may be open at once while many requests run.
 MAX_IDLE = 4

@@ -25,8 +25,8 @@ from reliability_support import (
     tmpfs,
 )
 
-from otel_sqlite.schema import connect_readonly
-from otel_sqlite.store import Store
+from otel_sqlite.storage.schema import connect_readonly
+from otel_sqlite.storage.store import Store
 
 HOST_EXIT = 3  # the host application's own status, which otel-sqlite must not change
 

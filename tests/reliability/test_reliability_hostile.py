@@ -12,13 +12,13 @@ from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from reliability_support import cli, read_sql, run_worker
 
-from otel_sqlite import limits
-from otel_sqlite.artifacts import MAX_LINE_BYTES
 from otel_sqlite.conventions import HARNESS_TRUNCATED
 from otel_sqlite.exporter import SQLiteSpanExporter
 from otel_sqlite.records import EventRecord, SpanRecord
-from otel_sqlite.store import Store
-from otel_sqlite.values import decode
+from otel_sqlite.storage import limits
+from otel_sqlite.storage.artifacts import MAX_LINE_BYTES
+from otel_sqlite.storage.store import Store
+from otel_sqlite.storage.values import decode
 
 TEN_MB = 10 * 1024 * 1024
 ODD = [

@@ -10,9 +10,9 @@ from pathlib import Path
 from reliability_support import SOAK, cli, integrity, log_lines, read_sql, start_worker
 
 from otel_sqlite import conventions as c
-from otel_sqlite.paths import span_artifact_dir
 from otel_sqlite.records import EventRecord, SpanRecord
-from otel_sqlite.store import Store
+from otel_sqlite.storage.paths import span_artifact_dir
+from otel_sqlite.storage.store import Store
 
 WRITERS = 4
 STEPS = 1000 if SOAK else 100

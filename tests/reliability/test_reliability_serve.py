@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reliability_support import SOAK, cli_path, integrity, read_sql
 
-from otel_sqlite import otlp
+from otel_sqlite.otlp import codec
 from otel_sqlite.records import SpanRecord
 
 KILLS = 30 if SOAK else 3
@@ -41,10 +41,10 @@ def _request(batch: int) -> bytes:
         SpanRecord(trace, f"{n + 1:016x}", f"posted {batch}-{n}", 10, 20, attributes={"n": n})
         for n in range(SPANS_PER_REQUEST)
     ]
-    return otlp.records_to_request(records).SerializeToString()
+    return codec.records_to_request(records).SerializeToString()
 
 
-def _post(url: str, body: bytes, content_type: str = otlp.MEDIA_PROTOBUF) -> int:
+def _post(url: str, body: bytes, content_type: str = codec.MEDIA_PROTOBUF) -> int:
     request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
@@ -129,7 +129,7 @@ def _raw(url: str, head: bytes, body: bytes, close: bool = True) -> bytes:
 
 def _head(length: int) -> bytes:
     return (
-        f"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: {otlp.MEDIA_PROTOBUF}\r\n"
+        f"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: {codec.MEDIA_PROTOBUF}\r\n"
         f"Content-Length: {length}\r\n\r\n"
     ).encode()
 
@@ -160,8 +160,8 @@ def test_bodies_with_invalid_utf8_are_refused_whole_and_the_server_stays_up(
         protobuf = _request(1).replace(b"posted 1-0", b"posted \xff\xfe0")
         assert _post(url, protobuf) == 400
         record = SpanRecord(f"{5:032x}", f"{5:016x}", "MARK", 10, 20)
-        json_body = otlp.request_to_json(otlp.records_to_request([record])).encode()
-        assert _post(url, json_body.replace(b"MARK", b"M\xc3(RK"), otlp.MEDIA_JSON) == 400
+        json_body = codec.request_to_json(codec.records_to_request([record])).encode()
+        assert _post(url, json_body.replace(b"MARK", b"M\xc3(RK"), codec.MEDIA_JSON) == 400
         assert _post(url, _request(2)) == 200
     finally:
         server.send_signal(signal.SIGTERM)

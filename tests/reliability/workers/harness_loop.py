@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from otel_sqlite import harness
 from otel_sqlite.exporter import InFlightSpanProcessor, SQLiteSpanExporter
-from otel_sqlite.tracing import batch_processor
+from otel_sqlite.sdk.provider import batch_processor
 
 
 class LoggedExporter(SQLiteSpanExporter):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from otel_sqlite.errors import DatabaseError
-from otel_sqlite.schema import connect_readonly
+from otel_sqlite.storage.schema import connect_readonly
 
 QUERIES = (
     "SELECT count(*) FROM spans",

@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 
 from otel_sqlite import conventions as c
 from otel_sqlite.exporter import InFlightSpanProcessor, SQLiteSpanExporter
-from otel_sqlite.tracing import batch_processor
+from otel_sqlite.sdk.provider import batch_processor
 
 
 class MeasuredExporter(SQLiteSpanExporter):
@@ -55,7 +55,7 @@ class LockWaits(logging.Handler):
 
 def main(db: str, worker: int, spans: int, mode: str, result_path: str) -> None:
     waits = LockWaits()
-    store_log = logging.getLogger("otel_sqlite.store")
+    store_log = logging.getLogger("otel_sqlite.storage.store")
     store_log.setLevel(logging.DEBUG)
     store_log.addHandler(waits)
     exporter = MeasuredExporter(db)

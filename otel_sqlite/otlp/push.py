@@ -29,7 +29,7 @@ from pathlib import Path
 
 from google.rpc import status_pb2
 
-from otel_sqlite import __version__, otlp
+from otel_sqlite import __version__
 from otel_sqlite.conventions import (
     ENV_OTLP_ENDPOINT,
     ENV_OTLP_HEADERS,
@@ -37,8 +37,9 @@ from otel_sqlite.conventions import (
     ENV_OTLP_TRACES_HEADERS,
 )
 from otel_sqlite.errors import OtlpError, PushError
+from otel_sqlite.otlp import codec
 from otel_sqlite.queries.records import ALL_SPANS, Selection, count_records, iter_records
-from otel_sqlite.schema import connect_readonly
+from otel_sqlite.storage.schema import connect_readonly
 
 DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"  # the OTLP spec's default
 DEFAULT_BATCH = 512
@@ -89,7 +90,7 @@ class Sender:
             raise PushError(f"endpoint {endpoint!r} is not an http:// or https:// URL")
         self.endpoint = endpoint
         self.headers = {
-            **(headers or {}), "Content-Type": otlp.MEDIA_PROTOBUF, "Content-Encoding": "gzip",
+            **(headers or {}), "Content-Type": codec.MEDIA_PROTOBUF, "Content-Encoding": "gzip",
             "User-Agent": f"otel-sqlite/{__version__}",
         }
         self.timeout = timeout
@@ -98,7 +99,7 @@ class Sender:
         self.sleep = sleep
         self.retries = 0
 
-    def send(self, request: otlp.ExportTraceServiceRequest) -> otlp.ExportTraceServiceResponse:
+    def send(self, request: codec.ExportTraceServiceRequest) -> codec.ExportTraceServiceResponse:
         body = gzip.compress(request.SerializeToString(), compresslevel=5)
         for attempt in range(1, self.max_attempts + 1):
             last = attempt == self.max_attempts
@@ -107,8 +108,8 @@ class Sender:
                     self.endpoint, data=body, headers=self.headers, method="POST"
                 )
                 with urllib.request.urlopen(http_request, timeout=self.timeout) as answer:
-                    return otlp.decode_message(
-                        otlp.ExportTraceServiceResponse(), answer.read(),
+                    return codec.decode_message(
+                        codec.ExportTraceServiceResponse(), answer.read(),
                         answer.headers.get("Content-Type") or "",
                     )
             except urllib.error.HTTPError as exc:
@@ -153,7 +154,7 @@ def _status_text(exc: urllib.error.HTTPError) -> str:
     """The message of the ``google.rpc.Status`` an OTLP server sends with an error."""
     body = exc.read()
     try:
-        status = otlp.decode_message(
+        status = codec.decode_message(
             status_pb2.Status(), body, exc.headers.get("Content-Type") or ""
         )
     except OtlpError:
@@ -233,7 +234,7 @@ def push(
         if on_start:
             on_start(result)
         for rows in iter_records(db, finished, after, batch):
-            answer = sender.send(otlp.records_to_request(record for _, record in rows))
+            answer = sender.send(codec.records_to_request(record for _, record in rows))
             result.rejected += answer.partial_success.rejected_spans
             result.spans += len(rows)
             result.batches += 1

@@ -16,13 +16,13 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from otel_sqlite.conventions import ENV_OTLP_PROTOCOL, ENV_OTLP_TRACES_PROTOCOL
 from otel_sqlite.errors import OtelSqliteError
-from otel_sqlite.exporter import InFlightSpanProcessor, SQLiteSpanExporter
-from otel_sqlite.exporter_choice import (
+from otel_sqlite.sdk.exporter import InFlightSpanProcessor, SQLiteSpanExporter
+from otel_sqlite.sdk.exporter_choice import (
     DEFAULT_EXPORTER,
     ENV_TRACES_EXPORTER,
     exporter_names,
 )
-from otel_sqlite.exporter_choice import (
+from otel_sqlite.sdk.exporter_choice import (
     sqlite_is_the_only_exporter as sqlite_is_the_only_exporter,
 )
 

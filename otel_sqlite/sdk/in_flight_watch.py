@@ -14,7 +14,7 @@ import time
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from otel_sqlite.exporter import SQLiteSpanExporter
+from otel_sqlite.sdk.exporter import SQLiteSpanExporter
 
 # Long enough that a typical unit test never pays for a row it does not need, short enough
 # that a hung test is on disk long before anyone kills it.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Mapping
 
-from otel_sqlite import values
+from otel_sqlite.storage import values
 
 _JSON_NUL = "\\u0000"  # SQLite's JSON functions cut text at NUL
 

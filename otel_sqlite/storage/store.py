@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from otel_sqlite import artifacts, limits, values
-from otel_sqlite.bulk_rows import AttributeDoc, BulkInsert, insert_attributes, json_ready
 from otel_sqlite.conventions import (
     ARTIFACT_EVENT,
     ARTIFACT_MEDIA_TYPE,
@@ -34,7 +32,9 @@ from otel_sqlite.conventions import (
 )
 from otel_sqlite.errors import DatabaseError
 from otel_sqlite.records import ResourceRecord, ScopeRecord, SpanRecord
-from otel_sqlite.schema import BUSY_TIMEOUT_MS, connect, describe_error, has_fts
+from otel_sqlite.storage import artifacts, limits, values
+from otel_sqlite.storage.bulk_rows import AttributeDoc, BulkInsert, insert_attributes, json_ready
+from otel_sqlite.storage.schema import BUSY_TIMEOUT_MS, connect, describe_error, has_fts
 
 logger = logging.getLogger(__name__)
 

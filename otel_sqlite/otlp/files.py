@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
-from otel_sqlite import otlp
 from otel_sqlite.errors import OtlpError
+from otel_sqlite.otlp import codec
 from otel_sqlite.queries.records import ALL_SPANS, Selection, iter_records
 from otel_sqlite.records import SpanRecord
-from otel_sqlite.store import Store
+from otel_sqlite.storage.store import Store
 
 # Spans per line of an export: small enough for any reader's line buffer.
 EXPORT_BATCH = 512
@@ -37,8 +37,8 @@ def export_json_lines(
     """Write the selected spans to ``out`` as OTLP/JSON lines; return how many were written."""
     count = 0
     for rows in iter_records(db, selection, batch=batch):
-        request = otlp.records_to_request(record for _, record in rows)
-        out.write(otlp.request_to_json(request))
+        request = codec.records_to_request(record for _, record in rows)
+        out.write(codec.request_to_json(request))
         out.write("\n")
         count += len(rows)
     return count
@@ -80,14 +80,14 @@ def _requests(path: str | os.PathLike[str]) -> Iterator[tuple[int, object]]:
             f.seek(0)
             whole = f.read(MAX_DOCUMENT_BYTES + 1)
             if len(whole) <= MAX_DOCUMENT_BYTES and _parses(whole):
-                yield 1, otlp.parse_json(whole)
+                yield 1, codec.parse_json(whole)
                 return
         f.seek(0)
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             try:
-                yield number, otlp.parse_json(line)
+                yield number, codec.parse_json(line)
             except OtlpError as exc:
                 yield number, exc
 
@@ -125,7 +125,7 @@ def import_file(
                 result.problems.append(Problem(str(path), number, str(parsed)))
                 continue
             rejected: list[str] = []
-            pending.extend(otlp.request_to_records(parsed, rejected))  # type: ignore[arg-type]
+            pending.extend(codec.request_to_records(parsed, rejected))  # type: ignore[arg-type]
             result.problems.extend(Problem(str(path), number, why) for why in rejected)
             if len(pending) >= batch:
                 result.spans += store.write(pending)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from otel_sqlite.records import AttributeValue
-from otel_sqlite.values import INT64_MAX, INT64_MIN
+from otel_sqlite.storage.values import INT64_MAX, INT64_MIN
 
 _INT = re.compile(r"[+-]?(0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[+-]?(([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+)")

@@ -15,22 +15,22 @@ import time
 from collections.abc import Mapping, Sequence
 
 from otel_sqlite import conventions as c
-from otel_sqlite.command_span import (
+from otel_sqlite.capture.command_span import (
     artifact_attributes,
     command_attributes,
     command_name,
     error_description,
     result_attributes,
 )
-from otel_sqlite.paths import resolve_db_path, span_artifact_dir
-from otel_sqlite.process import (
+from otel_sqlite.capture.process import (
     KILL_AFTER_SECONDS,
     ProcessResult,
     SignalForwarder,
     run_captured,
 )
-from otel_sqlite.recorder import Warn, child_environment, new_record, open_recorder
+from otel_sqlite.capture.recorder import Warn, child_environment, new_record, open_recorder
 from otel_sqlite.records import STATUS_ERROR, AttributeValue, EventRecord, SpanRecord
+from otel_sqlite.storage.paths import resolve_db_path, span_artifact_dir
 
 SCOPE = "otel_sqlite.exec"
 KINDS = (c.KIND_COMMAND, c.KIND_STEP, c.KIND_RUN)
@@ -57,7 +57,7 @@ def run_wrapped(
     db_path = resolve_db_path(db).absolute()
     initial: dict[str, AttributeValue] = {c.HARNESS_KIND: kind}
     if kind == c.KIND_RUN:
-        from otel_sqlite import provenance  # runs git: only runs pay for it
+        from otel_sqlite.capture import provenance  # runs git: only runs pay for it
 
         initial.update(provenance.run_attributes())
     initial.update(command_attributes(argv, cwd))

@@ -14,9 +14,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from otel_sqlite import artifacts
-from otel_sqlite.paths import artifacts_dir
-from otel_sqlite.schema import connect, connect_readonly
+from otel_sqlite.storage import artifacts
+from otel_sqlite.storage.paths import artifacts_dir
+from otel_sqlite.storage.schema import connect, connect_readonly
 
 _BATCH = 500  # traces per DELETE: keeps the statement's parameter list small
 

@@ -17,9 +17,7 @@ import time
 from collections.abc import Mapping
 
 from otel_sqlite import conventions as c
-from otel_sqlite.errors import NotFoundError
-from otel_sqlite.paths import resolve_db_path
-from otel_sqlite.recorder import (
+from otel_sqlite.capture.recorder import (
     Warn,
     child_environment,
     new_record,
@@ -27,7 +25,9 @@ from otel_sqlite.recorder import (
     resource_record,
     scope_record,
 )
+from otel_sqlite.errors import NotFoundError
 from otel_sqlite.records import STATUS_ERROR, STATUS_OK, AttributeValue, SpanRecord
+from otel_sqlite.storage.paths import resolve_db_path
 
 SCOPE = "otel_sqlite.run"
 STATUSES = ("ok", "error")
@@ -44,7 +44,7 @@ def start_run(
 ) -> dict[str, str | None]:
     """Record a run as in flight and return the variables to set (None: to unset) for the
     rest of it."""
-    from otel_sqlite import provenance
+    from otel_sqlite.capture import provenance
 
     db_path = resolve_db_path(db).absolute()
     record = new_record(

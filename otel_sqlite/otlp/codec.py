@@ -35,7 +35,6 @@ from opentelemetry.proto.common.v1.common_pb2 import (
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from otel_sqlite import values
 from otel_sqlite.errors import OtlpError
 from otel_sqlite.records import (
     SPAN_KINDS,
@@ -47,6 +46,7 @@ from otel_sqlite.records import (
     ScopeRecord,
     SpanRecord,
 )
+from otel_sqlite.storage import values
 
 # SPAN_KIND_INTERNAL = 1 ... SPAN_KIND_CONSUMER = 5, in the order of records.SPAN_KINDS.
 _KIND_TO_OTLP = {name: number for number, name in enumerate(SPAN_KINDS, start=1)}

@@ -39,9 +39,9 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-from otel_sqlite import span_wire
 from otel_sqlite.errors import DatabaseError, OtelSqliteError
-from otel_sqlite.store import Store
+from otel_sqlite.sdk import span_wire
+from otel_sqlite.storage.store import Store
 
 _FRAME = struct.Struct("<I")
 # Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size).
@@ -52,7 +52,7 @@ CLOSE_TIMEOUT_S = 30.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _CHILD = (
     f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); "
-    "from otel_sqlite.writer_process import main; main(sys.argv[1])"
+    "from otel_sqlite.sdk.writer_process import main; main(sys.argv[1])"
 )
 
 

@@ -8,6 +8,7 @@ and ``sqlite,otlp`` behave exactly as they do for an instrumented application.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from opentelemetry.sdk.resources import Resource
@@ -16,9 +17,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace import TraceState as SdkTraceState
 
-from otel_sqlite.recorder import Warn
 from otel_sqlite.records import STATUS_ERROR, SpanRecord
-from otel_sqlite.tracing import span_processors
+from otel_sqlite.sdk.provider import span_processors
 
 
 def _context(trace_id: str, span_id: str, flags: int, state: str, remote: bool) -> SpanContext:
@@ -70,7 +70,7 @@ class SdkRecorder:
     their ``shutdown``, which flushes batches before the process exits.
     """
 
-    def __init__(self, db: Path, warn: Warn) -> None:
+    def __init__(self, db: Path, warn: Callable[[str], None]) -> None:
         self._warn = warn
         try:
             self._processors: list[SpanProcessor] = span_processors(db)

@@ -28,9 +28,9 @@ from typing import NamedTuple
 
 from google.protobuf.message import Message
 
-from otel_sqlite import otlp
 from otel_sqlite.errors import DatabaseError, OtlpError
-from otel_sqlite.store import Store
+from otel_sqlite.otlp import codec
+from otel_sqlite.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ MAX_DRAIN_BYTES = 64 * 1024 * 1024
 IDLE_TIMEOUT_S = 30
 RETRY_AFTER_S = 2
 _CHUNK = 64 * 1024
-_PROTOBUF_TYPES = (otlp.MEDIA_PROTOBUF, "application/protobuf")
+_PROTOBUF_TYPES = (codec.MEDIA_PROTOBUF, "application/protobuf")
 _ENCODINGS = ("", "identity", "gzip", "deflate")
 
 
@@ -92,12 +92,12 @@ def media_type(header: str | None) -> str:
 
 
 def _reply(status: HTTPStatus, message: Message, as_json: bool, **headers: str) -> Reply:
-    content_type = otlp.MEDIA_JSON if as_json else otlp.MEDIA_PROTOBUF
-    return Reply(status, content_type, otlp.encode_message(message, as_json), headers)
+    content_type = codec.MEDIA_JSON if as_json else codec.MEDIA_PROTOBUF
+    return Reply(status, content_type, codec.encode_message(message, as_json), headers)
 
 
 def _error(status: HTTPStatus, message: str, as_json: bool, **headers: str) -> Reply:
-    return _reply(status, otlp.error_status(message, status >= 500), as_json, **headers)
+    return _reply(status, codec.error_status(message, status >= 500), as_json, **headers)
 
 
 def decompress(body: bytes, encoding: str, limit: int) -> bytes:
@@ -132,8 +132,8 @@ def ingest(
     """Decode one OTLP/HTTP export request, store its spans, and say what to answer."""
     kind = media_type(content_type)
     encoding = (content_encoding or "").strip().lower()
-    is_json = kind == otlp.MEDIA_JSON
-    if kind not in (*_PROTOBUF_TYPES, otlp.MEDIA_JSON):
+    is_json = kind == codec.MEDIA_JSON
+    if kind not in (*_PROTOBUF_TYPES, codec.MEDIA_JSON):
         return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                       f"unsupported media type {kind!r}: send application/x-protobuf or "
                       "application/json", False)
@@ -143,9 +143,9 @@ def ingest(
     started = time.perf_counter()
     try:
         payload = decompress(body, encoding, limits.decompressed_bytes)
-        request = otlp.parse_json(payload) if is_json else otlp.parse_protobuf(payload)
+        request = codec.parse_json(payload) if is_json else codec.parse_protobuf(payload)
         rejected: list[str] = []
-        records = otlp.request_to_records(request, rejected)
+        records = codec.request_to_records(request, rejected)
     except _TooLarge:
         return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                       f"request body decompresses to more than {limits.decompressed_bytes} bytes",
@@ -164,7 +164,7 @@ def ingest(
                       **{"Retry-After": str(RETRY_AFTER_S)})
     if stats:
         stats.add(spans=stored, rejected=len(rejected), seconds=time.perf_counter() - started)
-    return _reply(HTTPStatus.OK, otlp.response(rejected), is_json)
+    return _reply(HTTPStatus.OK, codec.response(rejected), is_json)
 
 
 class OtlpHandler(BaseHTTPRequestHandler):
@@ -197,7 +197,7 @@ class OtlpHandler(BaseHTTPRequestHandler):
         self.wfile.write(reply.body)
 
     def _read_body(self) -> bytes | Reply:
-        is_json = media_type(self.headers.get("Content-Type")) == otlp.MEDIA_JSON
+        is_json = media_type(self.headers.get("Content-Type")) == codec.MEDIA_JSON
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             self.close_connection = True
             return _error(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length; chunked request "

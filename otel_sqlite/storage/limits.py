@@ -24,9 +24,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from otel_sqlite import values
 from otel_sqlite.conventions import HARNESS_TRUNCATED
 from otel_sqlite.records import Attributes, AttributeValue, EventRecord, LinkRecord, SpanRecord
+from otel_sqlite.storage import values
 
 MAX_VALUE_CHARS = 256 * 1024
 MAX_NAME_CHARS = 4096

@@ -28,12 +28,12 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from otel_sqlite import conventions as c
 from otel_sqlite import harness
-from otel_sqlite.command_span import artifact_attributes
-from otel_sqlite.exporter import SQLiteSpanExporter
-from otel_sqlite.in_flight_watch import InFlightWatch
-from otel_sqlite.paths import default_db_path, resolve_db_path
-from otel_sqlite.process import CapturedFile
-from otel_sqlite.tracing import DEFAULT_EXPORTER, exporter_names
+from otel_sqlite.capture.command_span import artifact_attributes
+from otel_sqlite.capture.process import CapturedFile
+from otel_sqlite.sdk.exporter import SQLiteSpanExporter
+from otel_sqlite.sdk.in_flight_watch import InFlightWatch
+from otel_sqlite.sdk.provider import DEFAULT_EXPORTER, exporter_names
+from otel_sqlite.storage.paths import default_db_path, resolve_db_path
 
 # Keys of xdist's workerinput: what the controller tells each worker.
 WORKERINPUT_CONTEXT = "otel_sqlite_context"

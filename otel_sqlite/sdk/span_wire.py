@@ -3,7 +3,7 @@
 The exporter's thread shares the GIL with the application creating spans, so it does the least
 it can: it copies out what each span holds, unformatted (integer ids, enum values, the
 attribute dicts themselves), into tuples that ``marshal`` carries to the writer process
-(``otel_sqlite.writer_process``), where ``unpack`` turns them into ``SpanRecord``s. The exporter
+(``otel_sqlite.sdk.writer_process``), where ``unpack`` turns them into ``SpanRecord``s. The exporter
 writing in its own process goes through the same two steps, so there is one translation.
 
 A batch is ``(resources, scopes, spans)``: each distinct resource and scope once, and each span

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from otel_sqlite import conventions as c
-from otel_sqlite.process import CapturedFile, ProcessResult
+from otel_sqlite.capture.process import CapturedFile, ProcessResult
 
 
 def command_name(argv: Sequence[str]) -> str:

@@ -6,7 +6,7 @@ child it runs gets them back naming the new span (``child_environment``).
 By default (``OTEL_TRACES_EXPORTER`` unset or ``sqlite``) a record goes straight to
 ``Store.write``, the same write path the SDK exporter uses. When other exporters are named
 (``otlp``, ``console``, ``sqlite,otlp``) the record is handed to the SDK's processors instead
-(``otel_sqlite.sdk_records``), imported only then.
+(``otel_sqlite.sdk.sdk_recorder``), imported only then.
 
 Recording must never change the wrapped command: a failure is reported once through ``warn``
 and the caller carries on.
@@ -20,15 +20,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from otel_sqlite import __version__, traceparent
+from otel_sqlite import __version__
+from otel_sqlite.capture import traceparent
 from otel_sqlite.conventions import (
     ENV_DB,
     ENV_RESOURCE_ATTRIBUTES,
     ENV_SERVICE_NAME,
     SERVICE_NAME,
 )
-from otel_sqlite.exporter_choice import exporter_names, sqlite_is_the_only_exporter
 from otel_sqlite.records import Attributes, ResourceRecord, ScopeRecord, SpanRecord
+from otel_sqlite.sdk.exporter_choice import exporter_names, sqlite_is_the_only_exporter
 
 Warn = Callable[[str], None]
 DEFAULT_SERVICE_NAME = "otel-sqlite"
@@ -80,7 +81,9 @@ class StoreRecorder:
     def _write(self, record: SpanRecord) -> None:
         try:
             if self._store is None:
-                from otel_sqlite.store import Store  # sqlite3 and the schema, only when needed
+                from otel_sqlite.storage.store import (
+                    Store,  # sqlite3 and the schema, only when needed
+                )
 
                 self._store = Store(self.db)
             self._store.write([record])
@@ -94,7 +97,7 @@ def open_recorder(db: Path, warn: Warn) -> Recorder:
         return StoreRecorder(db, warn)
     if set(exporter_names()) <= {"none"}:
         return NullRecorder()
-    from otel_sqlite.sdk_records import SdkRecorder
+    from otel_sqlite.sdk.sdk_recorder import SdkRecorder
 
     return SdkRecorder(db, warn)
 
