@@ -15,10 +15,14 @@ from typing import Any
 from otel_sqlite.conventions import (
     HARNESS_STEP_ATTEMPT,
     HARNESS_STEP_NUMBER,
+    HARNESS_TEST_OUTCOME,
+    HARNESS_TEST_REASON,
     KIND_API_CALL,
     KIND_STEP,
     PROCESS_EXIT_CODE,
     ROLE_STDERR,
+    TEST_CASE_RESULT_STATUS,
+    TEST_SUITE_RUN_STATUS,
 )
 from otel_sqlite.storage import artifacts, values
 
@@ -65,7 +69,8 @@ def placeholders(items: Iterable[Any]) -> str:
     return ", ".join("?" for _ in items)
 
 
-# The span columns every projection needs, with the few attributes the step model reads.
+# The span columns every projection needs, with the few attributes the step and outcome
+# models read (queries.outcomes).
 # No ORDER BY: with one, the planner walks the whole start_ns index instead of looking the
 # traces up; spans are sorted in Python instead.
 _TRACE_SPANS = f"""
@@ -79,12 +84,23 @@ SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.harness_
        END,
        CASE WHEN s.harness_kind IS NOT '{KIND_API_CALL}' THEN
            (SELECT value FROM attributes WHERE span = s.id AND key = '{PROCESS_EXIT_CODE}')
+       END,
+       CASE WHEN s.harness_kind IS NOT '{KIND_API_CALL}' THEN
+           (SELECT value FROM attributes WHERE span = s.id AND key = '{HARNESS_TEST_OUTCOME}')
+       END,
+       CASE WHEN s.harness_kind IS NOT '{KIND_API_CALL}' THEN
+           (SELECT value FROM attributes WHERE span = s.id
+            AND key IN ('{TEST_CASE_RESULT_STATUS}', '{TEST_SUITE_RUN_STATUS}') LIMIT 1)
+       END,
+       CASE WHEN s.harness_kind IS NOT '{KIND_API_CALL}' THEN
+           (SELECT value FROM attributes WHERE span = s.id AND key = '{HARNESS_TEST_REASON}')
        END
 FROM spans s WHERE s.trace_id IN ({{}})
 """
 _SPAN_KEYS = (
     "id", "trace_id", "span_id", "parent_span_id", "name", "kind", "harness_kind", "start_ns",
     "end_ns", "status_code", "status_message", "number", "attempt", "exit_code",
+    "recorded_outcome", "result_status", "reason",
 )
 
 

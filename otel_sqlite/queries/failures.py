@@ -1,7 +1,9 @@
 """What failed in a run, and where the error is: the answer to "why is CI red".
 
-A failure is the innermost failed step (a scenario that failed because its step failed is not
-listed twice), else a failed command outside every step, else the failed run itself. Each
+The failures of a run are its cases (``queries.outcomes``) whose outcome is failed or error:
+the innermost failed steps (a scenario that failed because its step failed is not listed
+twice), the commands of a run that has no steps, the run itself when it has neither. The run
+is never a failure of its own steps: its status and message are in its summary. Each failure
 carries the exit code, the message, the last stderr lines and the artifact paths of the
 failing span and everything under it.
 """
@@ -12,15 +14,15 @@ import sqlite3
 from typing import Any
 
 from otel_sqlite.conventions import KIND_COMMAND
-from otel_sqlite.queries import common
+from otel_sqlite.queries import common, outcomes
 from otel_sqlite.queries.resolve import resolve_run
-from otel_sqlite.queries.steps import Trace, build_steps, load_traces
+from otel_sqlite.queries.steps import Trace, build_steps, load_traces, run_cases
 
 
 def _entry(
-    db: sqlite3.Connection, trace: Trace, kind: str, span: dict[str, Any], path: str,
-    exit_code: int | None,
+    db: sqlite3.Connection, trace: Trace, kind: str, case: dict[str, Any]
 ) -> dict[str, Any]:
+    span = trace.by_id[case["span_id"]]
     below = [span, *trace.descendants(span["span_id"])]
     found = common.artifact_rows(db, [s["id"] for s in below])
     files = [artifact for s in below for artifact in found[s["id"]]]
@@ -33,8 +35,10 @@ def _entry(
         "kind": kind,
         "span_id": span["span_id"],
         "name": span["name"],
-        "path": path,
-        "exit_code": exit_code,
+        "path": case["path"],
+        "outcome": case["outcome"],
+        "attempt_count": case["attempt_count"],
+        "exit_code": case["exit_code"],
         "message": message,
         "stderr_tail": common.stderr_tail(files),
         "artifacts": [artifact["path"] for artifact in files],
@@ -45,31 +49,22 @@ def trace_failures(
     db: sqlite3.Connection, trace: Trace, steps: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Failures of one loaded trace whose steps are already built."""
-    failed = [step for step in steps if step["status"] == common.STATUS_ERROR]
-    parents_of_failed = {step["parent_span_id"] for step in failed}
-    found = [
-        _entry(db, trace, "step", trace.by_id[step["span_id"]], step["path"], step["exit_code"])
-        for step in failed
-        if step["span_id"] not in parents_of_failed
+    return [
+        _entry(db, trace, _kind(trace, case), case)
+        for case in run_cases(trace, steps) if case["outcome"] in outcomes.FAILING
     ]
-    step_ids = {attempt["span_id"] for step in steps for attempt in step["attempts"]}
-    step_ids.update(step["span_id"] for step in steps)
-    for span in trace.spans:
-        if (
-            span["harness_kind"] == KIND_COMMAND
-            and span["status_code"] == "ERROR"
-            and step_ids.isdisjoint(trace.ancestors(span["span_id"]))
-        ):
-            found.append(_entry(db, trace, "command", span, span["name"], span["exit_code"]))
-    root = trace.root
-    if not found and root["status_code"] == "ERROR":
-        found.append(_entry(db, trace, "run", root, root["name"], root["exit_code"]))
-    return found
+
+
+def _kind(trace: Trace, case: dict[str, Any]) -> str:
+    if case["span_id"] == trace.root["span_id"]:
+        return "run"
+    return KIND_COMMAND if trace.by_id[case["span_id"]]["harness_kind"] == KIND_COMMAND else "step"
 
 
 def run_failures(db: sqlite3.Connection, run: str = "latest") -> list[dict[str, Any]]:
     """Failures of ``run``: each ``run_id``, ``kind`` (step / command / run), ``span_id``,
-    ``name``, ``path``, ``exit_code``, ``message``, ``stderr_tail`` (list of lines) and
+    ``name``, ``path``, ``outcome`` (failed / error), ``attempt_count``, ``exit_code``,
+    ``message``, ``stderr_tail`` (list of lines) and
     ``artifacts`` (stored paths)."""
     root = resolve_run(db, run)
     trace = load_traces(db, {root["trace_id"]: root["span_id"]})[root["trace_id"]]

@@ -1,5 +1,9 @@
 """Flaky steps: across the last N runs of the same name, steps that both passed and failed,
 or that needed a retry to pass.
+
+Outcomes as ``queries.outcomes`` reads them: failed and error count as failed; passed,
+xfailed and xpassed as passed; a skipped or unfinished step did not run to a verdict and is
+left out.
 """
 
 from __future__ import annotations
@@ -7,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from otel_sqlite.queries import common
+from otel_sqlite.queries import outcomes
 from otel_sqlite.queries.steps import build_steps, load_traces
 
 LAST_RUNS = 20
@@ -35,14 +39,14 @@ def flaky_steps(
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for trace_id, _, run_name in rows:
         for step in build_steps(traces[trace_id]):
-            if step["status"] == common.STATUS_INCOMPLETE:
+            if step["outcome"] in (outcomes.SKIPPED, outcomes.INCOMPLETE):
                 continue
             entry = seen.setdefault((run_name, step["path"]), {
                 "run_name": run_name, "step": step["path"], "runs": 0, "passed": 0,
                 "failed": 0, "retried": 0, "last_failed_run": None,
             })
             entry["runs"] += 1
-            if step["status"] == common.STATUS_ERROR:
+            if step["outcome"] in outcomes.FAILING:
                 entry["failed"] += 1
                 entry["last_failed_run"] = trace_id  # rows run oldest to newest
             else:

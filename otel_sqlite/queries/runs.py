@@ -12,10 +12,10 @@ from typing import Any
 
 from otel_sqlite.conventions import PROCESS_EXIT_CODE
 from otel_sqlite.errors import NotFoundError
-from otel_sqlite.queries import common, costs
+from otel_sqlite.queries import common, costs, outcomes
 from otel_sqlite.queries.failures import trace_failures
 from otel_sqlite.queries.resolve import resolve_run
-from otel_sqlite.queries.steps import build_steps, load_traces
+from otel_sqlite.queries.steps import build_steps, load_traces, run_cases
 
 SLOWEST = 5
 STATUSES = (common.STATUS_OK, common.STATUS_ERROR, common.STATUS_INCOMPLETE)
@@ -59,8 +59,9 @@ def list_runs(
     offset: int = 0,
     until_ns: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Runs newest first, each: ``run_id``, ``span_id``, ``name``, ``status``, ``message``,
-    ``start``, ``duration_ms``, ``steps``, ``failed_steps`` (counts), ``cost_usd``,
+    """Runs newest first, each: ``run_id``, ``span_id``, ``name``, ``status``, ``outcome``,
+    ``message``, ``start``, ``duration_ms``, ``steps``, ``failed_steps`` (counts: every step,
+    the failed or errored cases), ``outcomes`` (``outcomes.tally`` of the cases), ``cost_usd``,
     ``service_name``.
 
     Filters: ``name`` exact; ``status`` ok / error / incomplete; ``since_ns`` / ``until_ns``
@@ -77,16 +78,19 @@ def list_runs(
     found = []
     for _, trace_id, span_id, run_name, start, end, code, message, service in rows:
         steps = build_steps(traces[trace_id])
+        counts = outcomes.tally(run_cases(traces[trace_id], steps))
         found.append({
             "run_id": trace_id,
             "span_id": span_id,
             "name": run_name,
             "status": common.status(code, end),
+            "outcome": outcomes.outcome(traces[trace_id].root),
             "message": message,
             "start": common.iso(start),
             "duration_ms": common.duration_ms(start, end),
             "steps": len(steps),
-            "failed_steps": sum(1 for s in steps if s["status"] == common.STATUS_ERROR),
+            "failed_steps": outcomes.failing(counts),
+            "outcomes": counts,
             "cost_usd": totals[trace_id]["cost_usd"],
             "service_name": service,
         })
@@ -109,10 +113,12 @@ def count_runs(
 
 
 def run_summary(db: sqlite3.Connection, run: str) -> dict[str, Any]:
-    """One run at a glance: ``run_id``, ``span_id``, ``name``, ``status``, ``message``,
-    ``exit_code``, ``start``, ``end``, ``duration_ms``, ``steps`` (count), ``failed_steps``
-    (the failures: ``name``, ``path``, ``kind``, ``message``, ``exit_code``, ``stderr_tail``,
-    ``artifacts``), ``retried_steps`` (paths), ``slowest`` (top leaf steps: ``name``, ``path``,
+    """One run at a glance: ``run_id``, ``span_id``, ``name``, ``status``, ``outcome``,
+    ``message``, ``exit_code``, ``start``, ``end``, ``duration_ms``, ``steps`` (count),
+    ``outcomes`` (``outcomes.tally`` of the run's cases), ``failed_steps`` (the failures:
+    ``name``, ``path``, ``kind``, ``outcome``, ``message``, ``exit_code``, ``stderr_tail``,
+    ``artifacts``), ``skipped_steps`` (skipped and xfailed cases: ``path``, ``outcome``,
+    ``reason``), ``retried_steps`` (paths), ``slowest`` (top leaf steps: ``name``, ``path``,
     ``duration_ms``, ``status``), ``api_calls``, ``cost_usd``, ``input_tokens``,
     ``output_tokens``, ``service_name``, ``attributes`` (the root's, decoded).
 
@@ -125,6 +131,7 @@ def run_summary(db: sqlite3.Connection, run: str) -> dict[str, Any]:
     steps = build_steps(trace)
     attributes = common.attributes_of(db, root["id"])
     state = common.status(root["status_code"], root["end_ns"])
+    cases = run_cases(trace, steps)
     exit_code = attributes.get(PROCESS_EXIT_CODE)
     if exit_code is None and state != common.STATUS_INCOMPLETE:
         exit_code = 1 if state == common.STATUS_ERROR else 0
@@ -138,17 +145,23 @@ def run_summary(db: sqlite3.Connection, run: str) -> dict[str, Any]:
         "span_id": root["span_id"],
         "name": root["name"],
         "status": state,
+        "outcome": outcomes.outcome(trace.root),
         "message": root["status_message"],
         "exit_code": exit_code,
         "start": common.iso(root["start_ns"]),
         "end": common.iso(root["end_ns"]),
         "duration_ms": common.duration_ms(root["start_ns"], root["end_ns"]),
         "steps": len(steps),
+        "outcomes": outcomes.tally(cases),
         "failed_steps": [
             {key: failure[key] for key in
-             ("name", "path", "kind", "span_id", "message", "exit_code", "stderr_tail",
-              "artifacts")}
+             ("name", "path", "kind", "span_id", "outcome", "message", "exit_code",
+              "stderr_tail", "artifacts")}
             for failure in trace_failures(db, trace, steps)
+        ],
+        "skipped_steps": [
+            {"path": case["path"], "outcome": case["outcome"], "reason": case["reason"]}
+            for case in cases if case["outcome"] in outcomes.NOT_RUN
         ],
         "retried_steps": [s["path"] for s in steps if s["retried"]],
         "slowest": [

@@ -12,7 +12,7 @@ import sqlite3
 from typing import Any
 
 from otel_sqlite.errors import NotFoundError
-from otel_sqlite.queries import common
+from otel_sqlite.queries import common, outcomes
 from otel_sqlite.queries.resolve import resolve_run
 from otel_sqlite.queries.steps import load_traces
 
@@ -26,10 +26,12 @@ def span_tree(
 ) -> dict[str, Any]:
     """The spans of ``run`` in tree order: ``{"run": {...}, "spans": [...]}``.
 
-    ``run`` carries ``run_id``, ``span_id``, ``name``, ``status``, ``start``, ``duration_ms``.
+    ``run`` carries ``run_id``, ``span_id``, ``name``, ``status``, ``outcome``, ``start``,
+    ``duration_ms``.
     Each span: ``span_id``, ``parent_span_id``, ``name``, ``kind``, ``harness_kind``,
     ``depth`` (root 0), ``start``, ``offset_ms`` (from the run's start), ``duration_ms`` (null
-    while in flight), ``status``, ``message``, ``number`` / ``attempt`` (``harness.step.*``, so
+    while in flight), ``status``, ``outcome`` and ``reason`` (``queries.outcomes``),
+    ``message``, ``number`` / ``attempt`` (``harness.step.*``, so
     a waterfall can show retries as attempts), ``children`` (count). ``max_depth`` leaves out
     spans deeper than it (their parents' ``children`` still count them).
     """
@@ -56,6 +58,8 @@ def span_tree(
             "offset_ms": round((span["start_ns"] - origin) / 1e6, 3),
             "duration_ms": common.duration_ms(span["start_ns"], span["end_ns"]),
             "status": common.status(span["status_code"], span["end_ns"]),
+            "outcome": outcomes.outcome(span),
+            "reason": span["reason"],
             "message": span["status_message"],
             "number": span["number"],
             "attempt": span["attempt"],
@@ -69,6 +73,7 @@ def span_tree(
             "span_id": root["span_id"],
             "name": root["name"],
             "status": common.status(root["status_code"], root["end_ns"]),
+            "outcome": outcomes.outcome(trace.root),
             "start": common.iso(root["start_ns"]),
             "duration_ms": common.duration_ms(root["start_ns"], root["end_ns"]),
         },
@@ -79,7 +84,8 @@ def span_tree(
 def span_details(db: sqlite3.Connection, trace_id: str, span_id: str) -> dict[str, Any]:
     """Everything stored about one span: ids, ``name``, ``kind``, ``harness_kind``,
     ``start`` / ``end`` (ISO) and ``start_ns`` / ``end_ns``, ``duration_ms``, ``status``,
-    ``status_code``, ``message``, ``attributes`` (typed, decoded), ``events`` (``name``,
+    ``status_code``, ``outcome``, ``message``, ``attributes`` (typed, decoded), ``events``
+    (``name``,
     ``time``, ``attributes``), ``links`` (``trace_id``, ``span_id``, ``attributes``),
     ``resource`` (``service_name``, ``attributes``, ``schema_url``), ``scope`` (``name``,
     ``version``) and ``artifacts`` (``artifact_id``, ``role``, ``path``, ``absolute_path``,
@@ -101,6 +107,7 @@ def span_details(db: sqlite3.Connection, trace_id: str, span_id: str) -> dict[st
     (span, parent, name, kind, harness_kind, start, end, code, message, trace_state, flags,
      dropped_attributes, dropped_events, dropped_links, service, resource_attributes,
      schema_url, scope_name, scope_version) = row
+    attributes = common.attributes_of(db, span)
     return {
         "trace_id": trace_id.lower(),
         "span_id": span_id.lower(),
@@ -115,12 +122,13 @@ def span_details(db: sqlite3.Connection, trace_id: str, span_id: str) -> dict[st
         "duration_ms": common.duration_ms(start, end),
         "status": common.status(code, end),
         "status_code": code,
+        "outcome": outcomes.outcome_of_attributes(end, code, attributes),
         "message": message,
         "trace_state": trace_state,
         "trace_flags": flags,
         "dropped": {"attributes": dropped_attributes, "events": dropped_events,
                     "links": dropped_links},
-        "attributes": common.attributes_of(db, span),
+        "attributes": attributes,
         "events": [
             {"name": event_name, "time": common.iso(time_ns), "time_ns": time_ns,
              "attributes": json.loads(attributes)}

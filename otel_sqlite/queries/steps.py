@@ -1,12 +1,14 @@
 """The step model: what a person means by "the steps of a run", from any trace.
 
-- The steps of a run are the spans with ``harness.kind = step`` in its trace; a trace that has
-  none (any instrumented app) uses the root's direct children instead.
+- The steps of a run are the spans with ``harness.kind = step`` in its trace, the root never
+  among them (a run is not its own step); a trace that has none (any instrumented app, a run
+  with only commands) uses the root's direct children instead.
 - Steps nest (feature -> scenario -> step): ``depth`` counts step ancestors, ``path`` joins
   their names with `` / `` and is how a step is recognised across runs (diff, flaky, timings).
 - Retries: sibling steps of the same name with ``harness.step.attempt`` set are ONE step; the
   last attempt decides its status and duration, and every attempt is listed in ``attempts``.
   Steps nested in an earlier attempt are left out (the last attempt's children are shown).
+- Each step has an ``outcome`` (``queries.outcomes``); what a run counts are its ``cases``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sqlite3
 from typing import Any
 
 from otel_sqlite.conventions import KIND_STEP
-from otel_sqlite.queries import common
+from otel_sqlite.queries import common, outcomes
 from otel_sqlite.queries.resolve import resolve_run
 
 PATH_SEPARATOR = " / "
@@ -68,6 +70,8 @@ def _view(span: dict[str, Any]) -> dict[str, Any]:
         "span_id": span["span_id"],
         "attempt": span["attempt"],
         "status": common.status(span["status_code"], span["end_ns"]),
+        "outcome": outcomes.outcome(span),
+        "reason": span["reason"],
         "start": common.iso(span["start_ns"]),
         "duration_ms": common.duration_ms(span["start_ns"], span["end_ns"]),
         "message": span["status_message"],
@@ -76,7 +80,9 @@ def _view(span: dict[str, Any]) -> dict[str, Any]:
 
 def build_steps(trace: Trace) -> list[dict[str, Any]]:
     """The steps of ``trace`` in tree order (parents before children, siblings by start)."""
-    candidates = [s for s in trace.spans if s["harness_kind"] == KIND_STEP]
+    candidates = [
+        s for s in trace.spans if s["harness_kind"] == KIND_STEP and s is not trace.root
+    ]
     if not candidates:
         candidates = [
             s for s in trace.children.get(trace.root["span_id"], ()) if s is not trace.root
@@ -133,9 +139,18 @@ def _step(
         exit_code=_exit_code(trace, deciding),
         retried=len(attempts) > 1,
         attempts=[_view(a) for a in attempts] if deciding["attempt"] is not None else [],
+        attempt_count=len(attempts),
         child_steps=child_steps,
     )
     return step
+
+
+def run_cases(trace: Trace, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the run counts (``outcomes.counted``), or, for a run with no step at all, the
+    run itself as its one case, shaped like a step."""
+    if steps:
+        return outcomes.counted(steps)
+    return [_step(trace, 0, trace.root["name"], None, [trace.root], 0)]
 
 
 def _exit_code(trace: Trace, span: dict[str, Any]) -> int | None:
@@ -152,9 +167,10 @@ def run_steps(db: sqlite3.Connection, run: str) -> list[dict[str, Any]]:
     """The steps of ``run`` (any run reference: ``latest``, ``latest~N``, a trace-id prefix).
 
     Each: ``span_id``, ``name``, ``path``, ``depth``, ``parent_span_id`` (the enclosing step),
-    ``number``, ``attempt``, ``status``, ``message``, ``start``, ``duration_ms``,
-    ``exit_code``, ``retried``, ``attempts`` (each ``span_id``, ``attempt``, ``status``,
-    ``start``, ``duration_ms``, ``message``) and ``child_steps``.
+    ``number``, ``attempt``, ``status``, ``outcome``, ``reason``, ``message``, ``start``,
+    ``duration_ms``, ``exit_code``, ``retried``, ``attempts`` (each ``span_id``, ``attempt``,
+    ``status``, ``outcome``, ``reason``, ``start``, ``duration_ms``, ``message``),
+    ``attempt_count`` and ``child_steps``.
     """
     root = resolve_run(db, run)
     trace = load_traces(db, {root["trace_id"]: root["span_id"]})[root["trace_id"]]

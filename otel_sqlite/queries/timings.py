@@ -1,9 +1,10 @@
 """How long each step takes across runs: count, p50, p95, max and the trend.
 
 A step here is found by its name (``timings --name``), over every run. Samples are the
-finished step spans (``harness.kind = step``) and, for traces without any, the root's direct
-children, as in the step model. ``trend_pct`` compares the median of the newer half of the
-samples with the older half: +30 means the step got 30 % slower.
+finished steps of the step model (``harness.kind = step``, the last attempt of a retried
+one, skipped ones left out) and, for traces without any, the root's direct children.
+``trend_pct`` compares the median of the newer half of the samples with the older half: +30
+means the step got 30 % slower.
 """
 
 from __future__ import annotations
@@ -12,19 +13,36 @@ import sqlite3
 from statistics import median
 from typing import Any
 
-from otel_sqlite.conventions import KIND_STEP
+from otel_sqlite.conventions import (
+    HARNESS_STEP_ATTEMPT,
+    HARNESS_TEST_OUTCOME,
+    KIND_STEP,
+    OUTCOME_SKIPPED,
+)
 
+# One sample per step as the step model sees it: never a run's root (a run is not its own
+# step), never a skipped step (it did not run), and of a retried step only its last attempt.
 _SAMPLES = f"""
 SELECT s.name, s.start_ns, s.end_ns - s.start_ns FROM spans s
 WHERE s.harness_kind = '{KIND_STEP}' AND s.end_ns IS NOT NULL
   AND (:name IS NULL OR s.name = :name)
+  AND NOT EXISTS (SELECT 1 FROM run_roots rr WHERE rr.span = s.id)
+  AND NOT EXISTS (SELECT 1 FROM attributes a WHERE a.span = s.id
+                  AND a.key = '{HARNESS_TEST_OUTCOME}' AND a.value = '{OUTCOME_SKIPPED}')
+  AND NOT EXISTS (
+      SELECT 1 FROM attributes mine
+      JOIN spans x ON x.trace_id = s.trace_id AND x.parent_span_id IS s.parent_span_id
+                  AND x.name = s.name AND x.harness_kind = '{KIND_STEP}'
+      JOIN attributes later ON later.span = x.id AND later.key = '{HARNESS_STEP_ATTEMPT}'
+      WHERE mine.span = s.id AND mine.key = '{HARNESS_STEP_ATTEMPT}'
+        AND later.value > mine.value)
 UNION ALL
 SELECT c.name, c.start_ns, c.end_ns - c.start_ns
 FROM run_roots rr JOIN spans r ON r.id = rr.span
 JOIN spans c ON c.trace_id = r.trace_id AND c.parent_span_id = r.span_id
 WHERE c.end_ns IS NOT NULL AND (:name IS NULL OR c.name = :name)
   AND NOT EXISTS (SELECT 1 FROM spans x WHERE x.trace_id = rr.trace_id
-                  AND x.harness_kind = '{KIND_STEP}')
+                  AND x.harness_kind = '{KIND_STEP}' AND x.id != rr.span)
 ORDER BY 1, 2 DESC
 """
 
