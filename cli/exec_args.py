@@ -35,6 +35,13 @@ def seconds(text: str) -> float:
     return value
 
 
+def exit_code(text: str) -> int:
+    """An exit status a process can leave with: 0 to 255."""
+    if not (text.isdigit() and int(text) <= 255):
+        raise ValueError(f"{text} is not an exit code (0 to 255)")
+    return int(text)
+
+
 def positive_seconds(text: str) -> float:
     if (value := seconds(text)) == 0:
         raise ValueError("0 seconds leaves the command no time at all")
@@ -76,6 +83,9 @@ EXEC_OPTIONS: tuple[Option, ...] = (
            "(SIGTERM, then SIGKILL); exit 124.", metavar="SECONDS", convert=positive_seconds),
     Option(("--kill-after",), "kill_after", "With --timeout: how long after SIGTERM the group "
            "gets SIGKILL.", metavar="SECONDS", default=KILL_AFTER_SECONDS, convert=seconds),
+    Option(("--skip-exit-code",), "skip_exit_code", "An exit code that means the command "
+           "skipped itself (as automake's 77): recorded as skipped, not failed; exec still "
+           "exits with it.", metavar="CODE", convert=exit_code),
     Option(("--quiet", "-q"), "quiet", "Capture output without echoing it.", is_flag=True,
            default=False),
     Option(("--cwd",), "cwd", "Run the command in DIR.", metavar="DIR",
@@ -131,7 +141,7 @@ def execute(options: dict[str, Any], command: Sequence[str]) -> int:
         command, warn=warn_once(), db=options["db"], name=options["name"],
         kind=options["kind"], attributes=dict(options["attributes"]),
         timeout=options["timeout"], kill_after=options["kill_after"],
-        tee=not options["quiet"], cwd=options["cwd"],
+        tee=not options["quiet"], cwd=options["cwd"], skip_exit_code=options["skip_exit_code"],
     )
     if result.error:
         print(f"otel-sqlite: {result.error}", file=sys.stderr, flush=True)

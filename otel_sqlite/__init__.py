@@ -1,7 +1,8 @@
 """otel-sqlite: OpenTelemetry spans of harness runs, stored in one SQLite file.
 
-The harness API (``configure``, ``run``, ``step``, ``command``, ``api_call``, ``event``) is
-imported on first use, so ``import otel_sqlite`` stays cheap for the CLI's hot paths.
+The harness API (``configure``, ``run``, ``step``, ``skip``, ``command``, ``api_call``,
+``event``) is imported on first use, so ``import otel_sqlite`` stays cheap for the CLI's hot
+paths.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_HARNESS_NAMES = ("configure", "run", "step", "command", "api_call", "event", "CommandResult")
+_HARNESS_NAMES = (
+    "configure", "run", "step", "skip", "command", "api_call", "event", "CommandResult",
+)
 __all__ = ["__version__", *_HARNESS_NAMES]
 
 

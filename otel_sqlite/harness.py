@@ -1,8 +1,11 @@
-"""The Python harness API: ``configure``, ``run``, ``step``, ``command``, ``api_call``, ``event``.
+"""The Python harness API: ``configure``, ``run``, ``step``, ``skip``, ``command``,
+``api_call``, ``event``.
 
 Plain OTel underneath: each helper starts a span with ``harness.kind`` set and the semantic-
 convention attributes filled in, so the same harness reports to Jaeger when
-``OTEL_TRACES_EXPORTER=otlp`` and to SQLite by default.
+``OTEL_TRACES_EXPORTER=otlp`` and to SQLite by default. Outcomes beyond passed and failed
+(skipped, xfailed, xpassed) are ``harness.test.outcome`` and ``harness.test.reason``, as the
+pytest plugin records them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -42,6 +45,7 @@ from otel_sqlite.capture.command_span import (
     artifact_attributes,
     command_attributes,
     command_name,
+    describe_exit,
     error_description,
     result_attributes,
 )
@@ -144,16 +148,59 @@ def _environment_parent() -> otel_context.Context | None:
     return context_from_env()
 
 
+class Skipped(Exception):
+    """Raised by ``skip``; the innermost ``step`` (or ``run``) ends skipped and swallows it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def skip(reason: str) -> NoReturn:
+    """End the current ``step`` here as skipped, with ``reason``: ``if not creds: skip(...)``.
+
+    Like ``pytest.skip``: the rest of the step's block does not run, and the run goes on."""
+    raise Skipped(reason)
+
+
+class CommandFailedError(subprocess.CalledProcessError):
+    """``command(check=True)`` on a failed child; ``description`` is what its span says
+    (``exit code 2``, ``killed by SIGTERM``): what a step that fails of it says in front."""
+
+    def __init__(self, returncode: int, cmd: list[str], description: str) -> None:
+        super().__init__(returncode, cmd)
+        self.description = description
+
+
+def _mark(span: Span, outcome: str, reason: str | None) -> None:
+    span.set_attribute(c.HARNESS_TEST_OUTCOME, outcome)
+    if reason:
+        span.set_attribute(c.HARNESS_TEST_REASON, reason)
+
+
 @contextmanager
 def _span(
     name: str, kind: str, attributes: Mapping[str, Any], span_kind: SpanKind = SpanKind.INTERNAL
 ) -> Iterator[Span]:
     initial = {c.HARNESS_KIND: kind}
     initial.update((k, v) for k, v in attributes.items() if v is not None)
+    # The SDK would put "CalledProcessError: Command [...] returned..." in front; the
+    # exception itself still goes into the span's exception event.
     with _tracer().start_as_current_span(
-        name, context=_environment_parent(), kind=span_kind, attributes=initial
+        name, context=_environment_parent(), kind=span_kind, attributes=initial,
+        set_status_on_exception=False,
     ) as span:
-        yield span
+        try:
+            yield span
+        except Skipped as skipped:
+            _mark(span, c.OUTCOME_SKIPPED, skipped.reason)
+        except BaseException as exc:
+            description = (
+                exc.description if isinstance(exc, CommandFailedError)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            span.set_status(Status(StatusCode.ERROR, description))
+            raise
 
 
 @contextmanager
@@ -165,14 +212,30 @@ def run(name: str, **attributes: Any) -> Iterator[Span]:
 
 @contextmanager
 def step(
-    name: str, number: int | None = None, attempt: int | None = None, **attributes: Any
+    name: str, number: int | None = None, attempt: int | None = None,
+    xfail: str | None = None, **attributes: Any,
 ) -> Iterator[Span]:
-    """A unit of work inside a run; steps nest, and retries share a name with a new attempt."""
+    """A unit of work inside a run; steps nest, and retries share a name with a new attempt.
+
+    ``skip(reason)`` inside ends the step as skipped. ``xfail=reason`` expects it to fail: an
+    exception is recorded and swallowed (xfailed), no exception makes it xpassed.
+    """
     with _span(
         name, c.KIND_STEP,
         {c.HARNESS_STEP_NUMBER: number, c.HARNESS_STEP_ATTEMPT: attempt, **attributes},
     ) as span:
-        yield span
+        if xfail is None:
+            yield span
+            return
+        try:
+            yield span
+        except Exception as exc:
+            if isinstance(exc, Skipped):
+                raise
+            span.record_exception(exc)
+            _mark(span, c.OUTCOME_XFAILED, xfail)
+        else:
+            _mark(span, c.OUTCOME_XPASSED, xfail)
 
 
 @dataclass(frozen=True)
@@ -229,10 +292,11 @@ def command(
 ) -> CommandResult:
     """Run ``argv`` as a command span; its output is tee'd to ours and kept as artifacts.
 
-    ``check=True`` raises ``subprocess.CalledProcessError`` on a non-zero exit, like
-    ``subprocess.run``; the span is recorded either way. ``timeout`` stops the command's
-    whole process group (SIGTERM, then SIGKILL) and makes the exit code 124. A Ctrl-C during
-    the command reaches the command; if it dies of it, the KeyboardInterrupt follows here.
+    ``check=True`` raises ``CommandFailedError`` (a ``subprocess.CalledProcessError``) on a
+    non-zero exit, like ``subprocess.run``; the span is recorded either way. ``timeout`` stops
+    the command's whole process group (SIGTERM, then SIGKILL) and makes the exit code 124. A
+    Ctrl-C during the command reaches the command; if it dies of it, the KeyboardInterrupt
+    follows here.
     """
     argv = [os.fspath(a) for a in argv]
     with _span(
@@ -254,7 +318,7 @@ def command(
         trace_id, span_id,
     )
     if check and done.exit_code != 0:
-        raise subprocess.CalledProcessError(done.exit_code, list(argv))
+        raise CommandFailedError(done.exit_code, list(argv), describe_exit(result))
     return done
 
 

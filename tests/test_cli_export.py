@@ -26,9 +26,9 @@ def test_junit_parses_with_one_testcase_per_step_and_one_failure(example_db_mast
     assert set(cases) == {"setup", "compile", "test", "flaky"}
     (failure,) = cases["test"].result
     assert isinstance(failure, junitparser.Failure)
-    assert "exit status 3" in failure.message and failure.type == "exit code 3"
+    assert failure.message == "exit code 3" and failure.type == "exit code 3"
     assert "assertion failed: 2 != 3" in cases["test"].system_err
-    assert "attempt 1: error" in cases["flaky"].system_out
+    assert cases["flaky"].is_passed
     assert cases["setup"].is_passed
 
 

@@ -18,8 +18,9 @@ from otel_sqlite.capture.process import CapturedFile, ProcessResult
 
 
 def command_name(argv: Sequence[str]) -> str:
-    """The default span name of a command: its command line."""
-    return " ".join(argv)
+    """The default span name of a command: the program's base name and its arguments (the
+    full path is in ``process.command_args``; a venv's interpreter path says nothing)."""
+    return " ".join([Path(argv[0]).name, *argv[1:]]) if argv else ""
 
 
 def command_attributes(argv: Sequence[str], cwd: str | os.PathLike[str] | None) -> dict[str, Any]:

@@ -48,8 +48,12 @@ def run_wrapped(
     kill_after: float = KILL_AFTER_SECONDS,
     tee: bool = True,
     cwd: str | os.PathLike[str] | None = None,
+    skip_exit_code: int | None = None,
 ) -> ProcessResult:
     """Run ``argv`` as a ``kind`` span and return what happened to it.
+
+    A child leaving with ``skip_exit_code`` skipped itself (the convention of automake and
+    of CI systems that allow an exit code): its span is skipped, not failed.
 
     Recording problems (an unwritable database, a full disk) go to ``warn`` and never change
     how the command runs or what it returns.
@@ -86,20 +90,30 @@ def run_wrapped(
             )
             if result.capture_error:
                 warn(result.capture_error)
-            recorder.finish(finished_record(record, result))
+            recorder.finish(finished_record(record, result, skip_exit_code))
         finally:
             recorder.close()
     return result
 
 
-def finished_record(started: SpanRecord, result: ProcessResult) -> SpanRecord:
+def finished_record(
+    started: SpanRecord, result: ProcessResult, skip_exit_code: int | None = None
+) -> SpanRecord:
     """``started`` once its child is done: end time, exit attributes, status, artifacts."""
     end_ns = time.time_ns()
+    attributes = {**started.attributes, **result_attributes(result)}
     description = error_description(result)
+    if (
+        skip_exit_code is not None and result.exit_code == skip_exit_code
+        and not result.signal and result.timed_out is None and not result.error
+    ):
+        description = None
+        attributes[c.HARNESS_TEST_OUTCOME] = c.OUTCOME_SKIPPED
+        attributes[c.HARNESS_TEST_REASON] = f"exit code {skip_exit_code}"
     return dataclasses.replace(
         started,
         end_ns=end_ns,
-        attributes={**started.attributes, **result_attributes(result)},
+        attributes=attributes,
         events=[
             EventRecord(c.ARTIFACT_EVENT, end_ns, artifact_attributes(output))
             for output in result.outputs

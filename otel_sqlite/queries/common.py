@@ -6,6 +6,7 @@ milliseconds, statuses as ``ok`` / ``error`` / ``incomplete``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from otel_sqlite.conventions import (
+    EXCEPTION_EVENT,
     HARNESS_STEP_ATTEMPT,
     HARNESS_STEP_NUMBER,
     HARNESS_TEST_OUTCOME,
@@ -149,6 +151,20 @@ def artifact_rows(db: sqlite3.Connection, spans: list[int]) -> dict[int, list[di
             "indexed_lines": lines,
             "index_truncated": bool(truncated),
         })
+    return found
+
+
+def exceptions_of(db: sqlite3.Connection, spans: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The ``exception`` events of each span (row id), oldest first, as their attributes."""
+    found: dict[int, list[dict[str, Any]]] = {span: [] for span in spans}
+    if not spans:
+        return found
+    for span, attributes in db.execute(
+        f"SELECT span, attributes FROM events WHERE name = ? AND span IN ({placeholders(spans)}) "
+        "ORDER BY time_ns, id",
+        [EXCEPTION_EVENT, *spans],
+    ):
+        found[span].append(json.loads(attributes))
     return found
 
 
