@@ -1,4 +1,4 @@
-"""Skipped, expected-to-fail and erroring tests."""
+"""Skipped, expected-to-fail (strict and not) and erroring tests."""
 
 import sys
 
@@ -27,3 +27,17 @@ def warehouse():
 
 def test_stock_level(warehouse):
     assert warehouse
+
+
+@pytest.mark.xfail(reason="refund rounding fixed in 2.1", strict=True)
+def test_refund_rounding():
+    assert round(2.675, 2) == 2.67
+
+
+@pytest.mark.xfail(reason="tax table lookup is slow upstream")
+def test_tax_table_lookup():
+    assert {"NL": 0.21}["NL"] == 0.21
+
+
+def test_currency_feed():
+    pytest.skip("no network in CI")
