@@ -12,6 +12,7 @@ from otel_sqlite.cli.output import echo, render
 from otel_sqlite.cli.reading import open_db, pick, since_ns, since_option
 from otel_sqlite.queries import failures as failure_queries
 from otel_sqlite.queries import logs as log_queries
+from otel_sqlite.queries import outcomes
 from otel_sqlite.queries import runs as run_queries
 from otel_sqlite.queries import steps as step_queries
 
@@ -45,13 +46,18 @@ def _summary_text(summary: dict[str, Any]) -> str:
         "run_id", "name", "status", "exit_code", "start", "duration_ms", "steps", "cost_usd",
         "input_tokens", "output_tokens")}
     head["failed_steps"] = len(summary["failed_steps"])
+    head["outcomes"] = outcomes.describe(summary["outcomes"])
     if summary["retried_steps"]:
         head["retried_steps"] = ", ".join(summary["retried_steps"])
     parts = [render(head, "table")]
     for failure in summary["failed_steps"]:
-        code = "" if failure["exit_code"] is None else f" (exit code {failure['exit_code']})"
-        parts.append(f"\nFAILED {failure['path']}{code}: {failure['message']}")
+        code = failure_queries.exit_note(failure)
+        parts.append(f"\n{failure['outcome'].upper()} {failure['path']}{code}: "
+                     f"{failure['message']}")
         parts.extend(f"  | {line}" for line in failure["stderr_tail"])
+    for skipped in summary["skipped_steps"]:
+        parts.append(f"{skipped['outcome'].upper()} {skipped['path']}"
+                     + (f": {skipped['reason']}" if skipped["reason"] else ""))
     if summary["slowest"]:
         parts.append("\nSlowest steps:")
         parts.append(render(summary["slowest"], "table"))
@@ -84,7 +90,8 @@ def steps_cmd(run: str, db: str | None, output_format: str) -> None:
              "attempts": len(step["attempts"]) or None}
             for step in found
         ]
-        found = pick(found, ("step", "status", "duration_ms", "exit_code", "attempts",
+        found = [{**step, "message": step["message"] or step["reason"]} for step in found]
+        found = pick(found, ("step", "outcome", "duration_ms", "exit_code", "attempts",
                              "span_id", "message"))
     echo(found, output_format)
 
@@ -103,7 +110,8 @@ def failures_cmd(run: str, db: str | None, output_format: str) -> None:
         click.echo("no failures")
     for failure in found:
         code = "" if failure["exit_code"] is None else f" (exit code {failure['exit_code']})"
-        click.echo(f"FAILED {failure['kind']} {failure['path']}{code} [{failure['span_id']}]")
+        click.echo(f"{failure['outcome'].upper()} {failure['kind']} {failure['path']}{code} "
+                   f"[{failure['span_id']}]")
         if failure["message"]:
             click.echo(f"  {failure['message']}")
         for line in failure["stderr_tail"]:

@@ -16,7 +16,12 @@ BAR_WIDTH = 30
 # Past this depth the indentation stops growing and the depth is written instead, so a
 # 1000-deep trace stays readable.
 MAX_INDENT = 12
-MARKS = {"ok": ("✓", "green"), "error": ("✗", "red"), "incomplete": ("…", "yellow")}
+# One mark per outcome (otel_sqlite.queries.outcomes).
+MARKS = {
+    "passed": ("✓", "green"), "failed": ("✗", "red"), "error": ("E", "red"),
+    "skipped": ("s", "yellow"), "xfailed": ("x", "yellow"), "xpassed": ("X", "yellow"),
+    "incomplete": ("…", "yellow"),
+}
 
 
 def _duration(ms: float | None) -> str:
@@ -54,13 +59,15 @@ def render_tree(tree: dict[str, Any]) -> list[str]:
     width = min(max((len(label) for label in labels), default=0), 60)
     lines = []
     for span, label in zip(spans, labels, strict=True):
-        mark, colour = MARKS[span["status"]]
+        mark, colour = MARKS[span["outcome"]]
         text = label if len(label) <= width else label[: width - 1] + "…"
         line = (f"{click.style(mark, fg=colour)} {text.ljust(width)}  "
                 f"{_duration(span['duration_ms']).rjust(8)}  "
                 f"{click.style(_bar(span, total), fg=colour)}")
         if span["status"] == "error" and span["message"]:
             line += "  " + click.style(span["message"].splitlines()[0][:80], fg="red")
+        elif span["reason"]:
+            line += "  " + click.style(f"{span['outcome']}: {span['reason'][:80]}", fg=colour)
         lines.append(line)
     return lines
 

@@ -41,7 +41,7 @@ def test_junit_of_a_plain_app_has_its_roots_children_as_cases(example_db_master)
 def test_markdown_summary_shows_status_failures_slowest_and_cost(example_db_master):
     failing = export(example_db_master, "markdown", "latest~3")
     assert failing.startswith("## ❌ nightly — error")
-    assert "- **test** (exit code 3)" in failing and "assertion failed: 2 != 3" in failing
+    assert "- ❌ **test**: exit code 3" in failing and "assertion failed: 2 != 3" in failing
     assert "### Slowest steps" in failing
     agent = export(example_db_master, "markdown", "latest~1")
     assert "3 API calls" in agent and "$0.0235" in agent

@@ -54,7 +54,7 @@ def test_summary_json_and_table(db):
             "attributes"} <= summary.keys()
     assert summary["failed_steps"][0]["name"] == "test"
     table = run(db, "summary", "latest~3").output
-    assert "FAILED test (exit code 3)" in table and "| assertion failed: 2 != 3" in table
+    assert "FAILED test: exit code 3" in table and "| assertion failed: 2 != 3" in table
 
 
 def test_steps_table_indents_and_counts_attempts(db):

@@ -73,7 +73,7 @@ def test_summary_names_the_failed_step_with_its_error_and_stderr(example):
     assert summary["steps"] == 4
     (failure,) = summary["failed_steps"]
     assert failure["name"] == "test" and failure["exit_code"] == 3
-    assert "exit status 3" in failure["message"]
+    assert failure["message"] == "exit code 3"
     assert failure["stderr_tail"] == ["assertion failed: 2 != 3"]
     assert summary["retried_steps"] == ["flaky"]
     assert summary["slowest"][0]["duration_ms"] >= summary["slowest"][-1]["duration_ms"]

@@ -61,6 +61,14 @@ def _kind(trace: Trace, case: dict[str, Any]) -> str:
     return KIND_COMMAND if trace.by_id[case["span_id"]]["harness_kind"] == KIND_COMMAND else "step"
 
 
+def exit_note(failure: dict[str, Any]) -> str:
+    """`` (exit code N)`` to write after a failure's path, unless its message already says so."""
+    code = failure["exit_code"]
+    if code is None or failure["message"] == f"exit code {code}":
+        return ""
+    return f" (exit code {code})"
+
+
 def run_failures(db: sqlite3.Connection, run: str = "latest") -> list[dict[str, Any]]:
     """Failures of ``run``: each ``run_id``, ``kind`` (step / command / run), ``span_id``,
     ``name``, ``path``, ``outcome`` (failed / error), ``attempt_count``, ``exit_code``,

@@ -105,6 +105,16 @@ def tally(cases: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
+# The order pytest's last line uses.
+_READ_ORDER = (FAILED, PASSED, SKIPPED, XFAILED, XPASSED, ERROR, INCOMPLETE)
+
+
+def describe(counts: Mapping[str, int]) -> str:
+    """The counts in words, as pytest's last line: ``1 failed, 9 passed, 3 skipped``."""
+    words = [f"{counts[word]} {word}" for word in _READ_ORDER if counts[word]]
+    return ", ".join(words) or "nothing ran"
+
+
 def failing(counts: Mapping[str, int]) -> int:
     """How many cases made the run red: what "N failed" says everywhere."""
     return sum(counts[word] for word in FAILING)

@@ -119,7 +119,7 @@ def run_summary(db: sqlite3.Connection, run: str) -> dict[str, Any]:
     ``name``, ``path``, ``kind``, ``outcome``, ``message``, ``exit_code``, ``stderr_tail``,
     ``artifacts``), ``skipped_steps`` (skipped and xfailed cases: ``path``, ``outcome``,
     ``reason``), ``retried_steps`` (paths), ``slowest`` (top leaf steps: ``name``, ``path``,
-    ``duration_ms``, ``status``), ``api_calls``, ``cost_usd``, ``input_tokens``,
+    ``duration_ms``, ``status``, ``outcome``), ``api_calls``, ``cost_usd``, ``input_tokens``,
     ``output_tokens``, ``service_name``, ``attributes`` (the root's, decoded).
 
     ``exit_code`` is the root's ``process.exit.code`` when it has one (a run made by
@@ -166,7 +166,7 @@ def run_summary(db: sqlite3.Connection, run: str) -> dict[str, Any]:
         "retried_steps": [s["path"] for s in steps if s["retried"]],
         "slowest": [
             {"name": s["name"], "path": s["path"], "duration_ms": s["duration_ms"],
-             "status": s["status"]}
+             "status": s["status"], "outcome": s["outcome"]}
             for s in leaves[:SLOWEST]
         ],
         **costs.trace_totals(db, [trace_id])[trace_id],

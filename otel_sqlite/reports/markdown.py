@@ -1,6 +1,7 @@
 """A run as a Markdown CI summary, to append to ``$GITHUB_STEP_SUMMARY`` (or paste anywhere).
 
-Status first, then what failed with its stderr tail, the slowest steps and what it cost.
+Status first with the outcome counts every reader gives (``queries.outcomes``), then what
+failed with its stderr tail, what was skipped and why, the slowest steps and what it cost.
 """
 
 from __future__ import annotations
@@ -8,10 +9,15 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from otel_sqlite.queries import common
+from otel_sqlite.queries import common, outcomes
+from otel_sqlite.queries.failures import exit_note
 from otel_sqlite.queries.runs import run_summary
 
 _MARKS = {common.STATUS_OK: "✅", common.STATUS_ERROR: "❌", common.STATUS_INCOMPLETE: "⏳"}
+_OUTCOME_MARKS = {
+    outcomes.PASSED: "✅", outcomes.FAILED: "❌", outcomes.ERROR: "💥", outcomes.SKIPPED: "⏭️",
+    outcomes.XFAILED: "✖️", outcomes.XPASSED: "❗", outcomes.INCOMPLETE: "⏳",
+}
 
 
 def _cell(value: Any) -> str:
@@ -31,24 +37,33 @@ def markdown_summary(db: sqlite3.Connection, run: str) -> str:
         f"## {_MARKS[summary['status']]} {summary['name']} — {summary['status']}",
         "",
         f"Run `{summary['run_id']}` started {summary['start']}, took "
-        f"{_ms(summary['duration_ms'])}: {summary['steps']} steps, "
-        f"{len(summary['failed_steps'])} failed"
+        f"{_ms(summary['duration_ms'])}: {summary['steps']} steps — "
+        f"{outcomes.describe(summary['outcomes'])}"
         + (f", retried: {', '.join(summary['retried_steps'])}" if summary["retried_steps"] else "")
         + ".",
     ]
     if summary["failed_steps"]:
         lines += ["", "### Failures", ""]
         for failure in summary["failed_steps"]:
-            code = "" if failure["exit_code"] is None else f" (exit code {failure['exit_code']})"
-            lines.append(f"- **{failure['path']}**{code}: {failure['message'] or 'failed'}")
+            code = exit_note(failure)
+            mark = _OUTCOME_MARKS[failure["outcome"]]
+            lines.append(f"- {mark} **{failure['path']}**{code}: "
+                         f"{failure['message'] or failure['outcome']}")
             if failure["stderr_tail"]:
                 lines += ["", "  ```text", *(f"  {line}" for line in failure["stderr_tail"]),
                           "  ```"]
+    if summary["skipped_steps"]:
+        lines += ["", "### Skipped", ""]
+        lines += [
+            f"- {_OUTCOME_MARKS[s['outcome']]} {s['path']} ({s['outcome']})"
+            + (f": {s['reason']}" if s["reason"] else "")
+            for s in summary["skipped_steps"]
+        ]
     if summary["slowest"]:
         lines += ["", "### Slowest steps", "", "| step | duration | status |",
                   "| --- | ---: | --- |"]
         lines += [
-            f"| {_cell(s['path'])} | {_ms(s['duration_ms'])} | {_MARKS[s['status']]} |"
+            f"| {_cell(s['path'])} | {_ms(s['duration_ms'])} | {_OUTCOME_MARKS[s['outcome']]} |"
             for s in summary["slowest"]
         ]
     if summary["api_calls"]:
