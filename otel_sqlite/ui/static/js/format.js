@@ -40,3 +40,11 @@ export function bytes(n) {
 }
 
 export const STATUS_LABEL = { ok: "ok", error: "failed", incomplete: "in flight" };
+
+// The outcome counts in words, in pytest's order: the same line as `otel-sqlite summary`
+// (otel_sqlite.queries.outcomes.describe).
+const OUTCOME_ORDER = ["failed", "passed", "skipped", "xfailed", "xpassed", "error", "incomplete"];
+export function outcomes(counts) {
+  const words = OUTCOME_ORDER.filter((word) => counts[word]).map((word) => `${counts[word]} ${word}`);
+  return words.join(", ") || "nothing ran";
+}

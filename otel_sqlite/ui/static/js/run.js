@@ -44,7 +44,8 @@ function summaryView(run) {
     h("dl", { class: "facts" },
       h("dt", null, "Started"), h("dd", null, fmt.time(run.start)),
       h("dt", null, "Duration"), h("dd", null, run.status === "incomplete" ? "in flight" : fmt.duration(run.duration_ms)),
-      h("dt", null, "Steps"), h("dd", null, pending ? "…" : fmt.count(run.steps), failed.length ? h("span", { class: "failed-count" }, ` · ${failed.length} failed`) : null),
+      h("dt", null, "Steps"), h("dd", { class: "step-count" }, pending ? "…" : fmt.count(run.steps), failed.length ? h("span", { class: "failed-count" }, ` · ${failed.length} failed`) : null),
+      h("dt", null, "Outcomes"), h("dd", { class: "outcome-counts" }, pending ? "…" : fmt.outcomes(run.outcomes)),
       h("dt", null, "Cost"), h("dd", null, pending ? "…" : fmt.cost(run.cost_usd),
         run.input_tokens || run.output_tokens ? h("span", { class: "muted" }, ` · ${fmt.count(run.input_tokens)} in / ${fmt.count(run.output_tokens)} out tokens`) : null)),
   ];

@@ -8,6 +8,8 @@ import * as fmt from "./format.js";
 const ROW_HEIGHT = 24;
 const OVERSCAN = 12;
 const ICON = { ok: "✓", error: "✗", incomplete: "◐" };
+// Outcomes the status alone does not tell (a skipped step is "ok"): flagged beside the name.
+const NOTED_OUTCOMES = new Set(["skipped", "xfailed", "xpassed"]);
 // Room left after the last known moment when spans are open, so their bars stay visible.
 const OPEN_MARGIN = 0.1;
 
@@ -202,7 +204,8 @@ export class Waterfall {
         ? h("span", { class: "wf-name" }, `attempt ${span.attempt}`)
         : h("span", { class: "wf-name" }, span.name),
       node.attempts ? h("span", { class: "wf-attempts" }, `${node.attempts.length} attempts`) : null,
-      status === "incomplete" ? h("span", { class: "wf-flag" }, "in flight") : null);
+      status === "incomplete" ? h("span", { class: "wf-flag" }, "in flight") : null,
+      NOTED_OUTCOMES.has(span.outcome) ? h("span", { class: `wf-flag outcome-${span.outcome}`, title: span.reason || "" }, span.outcome) : null);
     label.style.paddingLeft = `${4 + depth * 14}px`;
     const track = h("div", { class: "wf-track" });
     if (node.attempts) {
@@ -215,7 +218,7 @@ export class Waterfall {
     const row = h("div", {
       class: `wf-row status-${status}${this.selected === span.span_id ? " selected" : ""}` +
         `${node.attempts ? " retries" : ""}`,
-      dataset: { spanId: span.span_id, status, kind: span.harness_kind || "" },
+      dataset: { spanId: span.span_id, status, outcome: span.outcome, kind: span.harness_kind || "" },
       role: "button",
       onclick: () => {
         this.selected = span.span_id;
