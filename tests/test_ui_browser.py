@@ -5,14 +5,20 @@ Skipped, with the reason, only when no Chromium is installed (``apt-get install 
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from ui_support import running, write_run
 
+from otel_sqlite.cli.main import cli
 from otel_sqlite.conventions import HARNESS_KIND, KIND_RUN, KIND_STEP
+from otel_sqlite.queries import outcomes
 from otel_sqlite.records import SpanRecord
 from otel_sqlite.storage.store import Store
 
@@ -226,3 +232,23 @@ def test_a_big_run_draws_only_the_rows_in_view_and_scrolls_to_the_last(page, tmp
         expect(last).to_be_visible()
         last.click()
         expect(page.locator("#details .span-name")).to_have_text("step 2999")
+
+
+def test_each_run_pages_header_counts_as_summary_json(page, tmp_path):
+    db = tmp_path / "shapes.db"
+    subprocess.run([sys.executable, str(Path(__file__).with_name("outcome_scenarios.py")),
+                    str(db)], check=True, capture_output=True, timeout=120)
+    runs = CliRunner().invoke(cli, ["runs", "--db", str(db), "--format", "json"])
+    with running(db) as server:
+        for run in json.loads(runs.output):
+            done = CliRunner().invoke(cli, ["summary", run["run_id"], "--db", str(db),
+                                            "--format", "json"])
+            summary = json.loads(done.output)
+            page.goto(f"{server.url}run/{run['run_id']}")
+            expect(page.locator(".outcome-counts")).to_have_text(
+                outcomes.describe(summary["outcomes"]))
+            failed = len(summary["failed_steps"])
+            expect(page.locator(".step-count")).to_have_text(
+                f"{summary['steps']}" + (f" · {failed} failed" if failed else ""))
+            skipped = [s for s in summary["skipped_steps"] if s["outcome"] == "skipped"]
+            expect(page.locator(".wf-flag.outcome-skipped")).to_have_count(len(skipped))
