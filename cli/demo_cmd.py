@@ -13,7 +13,8 @@ from otel_sqlite.storage.paths import resolve_db_path
 @db_option
 @click.pass_context
 def demo(ctx: click.Context, db: str | None) -> None:
-    """Record a built-in example run (steps, a retry, a failure, API costs) and show it."""
+    """Record a built-in example run (steps, a retry, a skip, an xfail, a failure, API costs)
+    and show it."""
     from otel_sqlite.demo import record_demo
 
     path = resolve_db_path(db)

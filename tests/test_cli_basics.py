@@ -49,3 +49,15 @@ def test_the_cli_installs_inside_the_package_never_as_a_top_level_cli(tmp_path: 
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
                           text=True, check=True)
     assert done.stdout.split() == ["None", "otel_sqlite.cli.main"]
+
+
+def test_the_demo_shows_a_skip_an_xfail_a_retry_and_a_failure(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    demo = subprocess.run([sys.executable, "-c", "from otel_sqlite.cli.main import cli; cli()",
+                           "demo", "--db", str(db)], capture_output=True, text=True, timeout=60)
+    assert demo.returncode == 0, demo.stderr
+    assert "skipped: no preview environment" in demo.stdout
+    assert "xfailed: unicode names are dropped" in demo.stdout
+    summary = invoke("summary", "--db", str(db)).output
+    assert "1 failed, 4 passed, 1 skipped, 1 xfailed" in summary
+    assert "retried_steps  health check" in summary
