@@ -43,15 +43,40 @@ search) is one `Error: ...` line and exit status 1.
   earliest-starting orphan span.
 - A run is named by `latest`, `latest~N` (N runs before the newest), or a prefix of its trace
   id of at least 4 hex digits. An unknown or ambiguous prefix is one error line.
-- The **steps** of a run are its spans with `harness.kind = step`; a trace with none (any
-  instrumented app) uses the root's direct children. Steps nest (feature → scenario → step):
+- The **steps** of a run are its spans with `harness.kind = step`, never the run's own root
+  (a run is not its own step: `exec --name nightly -- bash suite.sh` has the `exec --kind
+  step` calls inside as steps); a trace with none (any instrumented app, a run of only
+  commands) uses the root's direct children. Steps nest (feature → scenario → step):
   `depth` counts step ancestors, `path` joins their names with ` / ` and is how `diff`,
   `flaky` and `timings` recognise a step across runs.
 - **Retries**: sibling steps of the same name with `harness.step.attempt` are one step; the
   last attempt decides its status and duration and all attempts are listed.
-- A **failure** is the innermost failed step (a scenario failing because its step failed is
-  listed once), else a failed command outside every step, else the failed run itself; it
-  carries the exit code, message, the last 20 stderr lines and the artifact paths.
+- **Outcomes**: every step (and run) has one, read the same way by every command, the UI,
+  JUnit and Markdown (`otel_sqlite/queries/outcomes.py`):
+
+  | outcome | means | JUnit |
+  | --- | --- | --- |
+  | `passed` | ran and succeeded | a plain test case |
+  | `failed` | the thing under test failed (so did a strict xfail that passed) | `<failure>` |
+  | `error` | the harness broke, not the thing under test (a pytest setup error) | `<error>` |
+  | `skipped` | did not run, with its reason | `<skipped>` |
+  | `xfailed` | failed as expected | `<skipped>` |
+  | `xpassed` | passed though expected to fail | a plain test case |
+  | `incomplete` | never finished: in flight, or killed | `<error>` |
+
+  Recorded as the span's status (ERROR is `failed`), OTel's `test.case.result.status`
+  (`pass` / `fail`) and `test.suite.run.status`, else `harness.test.outcome` with
+  `harness.test.reason`: by pytest, `harness.skip(reason)`, `step(xfail=reason)` and
+  `exec --skip-exit-code 77`.
+  A span without these attributes (any older database, any tool) reads as before: ERROR is
+  `failed`, else `passed`. A run counts its **cases**: its leaf steps, plus a parent step that
+  went wrong on its own (none of its steps did); a run with no step at all is its own one
+  case. `failed_steps` everywhere counts the cases that `failed` or had an `error`; a retried
+  step is one case (its last attempt decides) with its `attempt_count`.
+- A **failure** is a case that failed or had an error: the innermost failed step (a scenario
+  failing because its step failed is listed once), the commands of a run without steps, the
+  run itself when it has neither. A run's own status, message and exit code are its span's;
+  it carries the exit code, message, the last 20 stderr lines and the artifact paths.
 - **Cost and tokens** are sums of `harness.cost.usd`, `gen_ai.usage.input_tokens` and
   `gen_ai.usage.output_tokens` over `api_call` spans.
 
@@ -96,9 +121,12 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("", "", "diff latest~3 latest~2 --format json"),
     ("flaky", "Across the last `--last N` runs of each name: steps that both passed and failed, "
      "or needed a retry.", "flaky"),
-    ("export junit", "One testcase per leaf step (feature and scenario levels become the "
-     "classname), failures with the message and the stderr tail, attempts of a retried step "
-     "in system-out. `-o FILE` writes a file.", "export junit latest~3"),
+    ("export junit", "xunit2, valid against Jenkins xUnit's `junit-10.xsd` (what pytest's "
+     "`--junitxml` writes): one testcase per case of the outcome model, counted as above "
+     "(pytest's classname and name for pytest tests, else the parent steps' path), "
+     "earlier attempts of a retried step as Surefire's `flakyFailure` / `rerunFailure`, "
+     "`system-out` and `system-err` once each, cut to their last 64 KiB behind a marker "
+     "line. `-o FILE` writes a file.", "export junit latest~3"),
     ("export markdown", "A CI step summary: `otel-sqlite export markdown >> "
      "\"$GITHUB_STEP_SUMMARY\"`.", "export markdown latest~3"),
     ("sql", "Any read-only query; the views `runs`, `steps`, `commands`, `api_calls` make it "

@@ -91,6 +91,9 @@ TEST_CASE_RESULT_STATUS = "test.case.result.status"  # pass | fail
 CODE_FUNCTION_NAME = "code.function.name"  # fully qualified: module.Class.function
 CODE_FILE_PATH = "code.file.path"
 CODE_LINE_NUMBER = "code.line.number"
+# A step's (or command's) outcome where its status cannot say it: set by the pytest plugin,
+# the behave formatter, harness.skip / step(xfail=) and exec --skip-exit-code; read by
+# otel_sqlite.queries.outcomes. One of the OUTCOME_* words.
 HARNESS_TEST_OUTCOME = "harness.test.outcome"
 OUTCOME_PASSED = "passed"
 OUTCOME_FAILED = "failed"

@@ -138,7 +138,9 @@ def _step(
         number=deciding["number"],
         exit_code=_exit_code(trace, deciding),
         retried=len(attempts) > 1,
-        attempts=[_view(a) for a in attempts] if deciding["attempt"] is not None else [],
+        attempts=[
+            {**_view(a), "exit_code": _exit_code(trace, a)} for a in attempts
+        ] if deciding["attempt"] is not None else [],
         attempt_count=len(attempts),
         child_steps=child_steps,
     )
@@ -169,7 +171,8 @@ def run_steps(db: sqlite3.Connection, run: str) -> list[dict[str, Any]]:
     Each: ``span_id``, ``name``, ``path``, ``depth``, ``parent_span_id`` (the enclosing step),
     ``number``, ``attempt``, ``status``, ``outcome``, ``reason``, ``message``, ``start``,
     ``duration_ms``, ``exit_code``, ``retried``, ``attempts`` (each ``span_id``, ``attempt``,
-    ``status``, ``outcome``, ``reason``, ``start``, ``duration_ms``, ``message``),
+    ``status``, ``outcome``, ``reason``, ``start``, ``duration_ms``, ``message``,
+    ``exit_code``),
     ``attempt_count`` and ``child_steps``.
     """
     root = resolve_run(db, run)

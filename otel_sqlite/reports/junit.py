@@ -134,7 +134,8 @@ def _testcase(
     for attempt in attempts[:-1]:
         if attempt["outcome"] in outcomes.PROBLEMS:
             tag = _RERUN[attempt["outcome"] != outcomes.FAILED, passed]
-            _problem(element, tag, attempt, exceptions[rows[attempt["span_id"]]], None)
+            _problem(element, tag, attempt, exceptions[rows[attempt["span_id"]]],
+                     attempt["exit_code"])
     mine = exceptions[span["id"]]
     if case["outcome"] == outcomes.FAILED:
         _problem(element, "failure", case, mine, case["exit_code"])
