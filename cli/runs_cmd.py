@@ -55,12 +55,15 @@ def _summary_text(summary: dict[str, Any]) -> str:
         parts.append(f"\n{failure['outcome'].upper()} {failure['path']}{code}: "
                      f"{failure['message']}")
         parts.extend(f"  | {line}" for line in failure["stderr_tail"])
+    if summary["skipped_steps"]:
+        parts.append("")
     for skipped in summary["skipped_steps"]:
         parts.append(f"{skipped['outcome'].upper()} {skipped['path']}"
                      + (f": {skipped['reason']}" if skipped["reason"] else ""))
     if summary["slowest"]:
         parts.append("\nSlowest steps:")
-        parts.append(render(summary["slowest"], "table"))
+        parts.append(render(pick(summary["slowest"], ("path", "duration_ms", "outcome")),
+                            "table"))
     return "\n".join(parts)
 
 
