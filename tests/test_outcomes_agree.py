@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xmlschema
 from click.testing import CliRunner
 from ui_support import get_json, running
 
@@ -143,9 +144,12 @@ def test_costs_by_run_counts_the_summarys_api_calls(db, summaries):
     assert by_run == {name: s["api_calls"] for name, s in summaries.items() if s["api_calls"]}
 
 
-def test_junit_counts_the_summarys_outcomes(db, summaries):
+def test_junit_counts_the_summarys_outcomes_in_valid_xunit2(db, summaries):
+    schema = xmlschema.XMLSchema(Path(__file__).with_name("data") / "junit-10.xsd")
     for summary in summaries.values():
-        report = ET.fromstring(text(db, "export", "junit", summary["run_id"]))
+        xml = text(db, "export", "junit", summary["run_id"])
+        schema.validate(xml)
+        report = ET.fromstring(xml)
         (suite,) = report.iter("testsuite")
         tally = summary["outcomes"]
         assert {key: int(suite.get(key)) for key in ("tests", "failures", "errors", "skipped")} \
