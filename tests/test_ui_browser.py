@@ -252,3 +252,7 @@ def test_each_run_pages_header_counts_as_summary_json(page, tmp_path):
                 f"{summary['steps']}" + (f" · {failed} failed" if failed else ""))
             skipped = [s for s in summary["skipped_steps"] if s["outcome"] == "skipped"]
             expect(page.locator(".wf-flag.outcome-skipped")).to_have_count(len(skipped))
+            if run["name"] == "skips":
+                page.locator(".wf-row", has_text="needs credentials").click()
+                expect(page.locator(".outcome-reason")).to_have_text(
+                    "skipped: no credentials in CI")

@@ -98,6 +98,10 @@ export async function showDetails(panel, runId, spanId, focus = {}, commands = [
       h("div", { class: "muted" },
         `${span.harness_kind || span.kind} · ${span.duration_ms === null ? "in flight" : fmt.duration(span.duration_ms)} · started ${fmt.time(span.start)}`),
       span.message ? h("div", { class: "status-message" }, span.message) : null,
+      ["skipped", "xfailed", "xpassed"].includes(span.outcome)
+        ? h("div", { class: "outcome-reason" }, span.outcome,
+          span.attributes["harness.test.reason"] ? `: ${span.attributes["harness.test.reason"]}` : "")
+        : null,
       h("div", { class: "mono muted ids" }, `trace ${span.trace_id} · span ${span.span_id}`)),
     artifacts.length ? section(borrowed ? "Output of its commands" : "Output", tabs, logHolder) : null,
     section("Attributes", attributeTable(span.attributes)),
