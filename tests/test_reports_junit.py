@@ -6,14 +6,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import xmlschema
 from click.testing import CliRunner
+from junit_schema import junit_schema
 from pytest_plugin_support import copy_example_suite, run_pytest
 
 from otel_sqlite.cli.main import cli
 from otel_sqlite.reports.junit import OUTPUT_MAX_BYTES, pytest_names
 
-SCHEMA = xmlschema.XMLSchema(Path(__file__).with_name("data") / "junit-10.xsd")
 COUNTS = ("tests", "failures", "errors", "skipped")
 
 
@@ -77,12 +76,12 @@ def test_a_rerun_test_that_passed_carries_its_failed_attempt_as_flaky_failure(se
 
 def test_the_report_of_a_pytest_session_is_valid_xunit2(session):
     _, db = session
-    SCHEMA.validate(junit(db))
+    junit_schema().validate(junit(db))
 
 
 @pytest.mark.parametrize("run", ["latest", "latest~1", "latest~2", "latest~3"])
 def test_every_example_run_is_valid_xunit2(example_db_master, run):
-    SCHEMA.validate(junit(example_db_master, run))
+    junit_schema().validate(junit(example_db_master, run))
 
 
 def test_a_step_failed_by_its_command_says_the_exit_and_its_stderr_once(example_db_master):
@@ -121,7 +120,7 @@ def test_a_killed_steps_case_is_an_error(tmp_path, run_python):
                 os.kill(os.getpid(), signal.SIGKILL)
     """, check=False)
     report = junit(tmp_path / "traces.db")
-    SCHEMA.validate(report)
+    junit_schema().validate(report)
     (suite,) = ET.fromstring(report).iter("testsuite")
     assert {key: suite.get(key) for key in COUNTS} == {
         "tests": "1", "failures": "0", "errors": "1", "skipped": "0"}
