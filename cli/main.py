@@ -36,6 +36,8 @@ COMMANDS: dict[str, str] = {
     "stats": "db_cmd:stats_cmd",
     "prune": "db_cmd:prune_cmd",
     "vacuum": "db_cmd:vacuum_cmd",
+    "merge": "history_cmd:merge_cmd",
+    "archive": "history_cmd:archive_cmd",
     "import": "interop_cmd:import_otlp",
     "push": "interop_cmd:push",
     "serve": "interop_cmd:serve",
