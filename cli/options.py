@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,15 +12,66 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "json", "csv")
 
+Databases = str | list[str] | None  # what dbs_option gives: one path, several, or none
+
+
+# The commands that read several databases at once (``--db`` repeated, or a glob).
+READS_SEVERAL = ("runs", "search", "costs", "timings", "flaky")
+
+
+def _one_db(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str | None:
+    """A command that reads one database says so when given several, instead of silently
+    keeping the last."""
+    if len(value) > 1:
+        raise click.BadParameter(
+            f"{ctx.info_name} reads one database, but {len(value)} were given "
+            f"(these read several: {', '.join(READS_SEVERAL)})", ctx=ctx, param=param,
+        )
+    return value[0] if value else None
+
+
+def _several_dbs(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> str | list[str] | None:
+    """Every file named, globs expanded in order; one file stays a plain path."""
+    files: list[str] = []
+    for pattern in value:
+        if glob.has_magic(pattern):
+            found = sorted(glob.glob(pattern))
+            if not found:
+                raise click.BadParameter(f"no database matches {pattern}", ctx=ctx, param=param)
+            files.extend(found)
+        else:
+            files.append(pattern)
+    if len(files) <= 1:
+        return files[0] if files else None
+    return files
+
 
 def db_option(fn: F) -> F:
     return click.option(
         "--db",
         "db",
         type=click.Path(),
+        multiple=True,
+        callback=_one_db,
         envvar="OTEL_SQLITE_DB",
         show_envvar=True,
         help="Database file (default: ./otel-sqlite.db).",
+    )(fn)
+
+
+def dbs_option(fn: F) -> F:
+    return click.option(
+        "--db",
+        "db",
+        type=click.Path(),
+        multiple=True,
+        callback=_several_dbs,
+        envvar="OTEL_SQLITE_DB",
+        show_envvar=True,
+        help="Database file (default: ./otel-sqlite.db); repeat it, or give a quoted glob "
+             "('archive/*.db'), to read several files as one.",
     )(fn)
 
 

@@ -8,16 +8,26 @@ from typing import Any, TypeVar
 
 import click
 
+from otel_sqlite.cli.options import Databases
 from otel_sqlite.queries.timespec import parse_moment
 from otel_sqlite.storage.paths import resolve_db_path
 from otel_sqlite.storage.schema import connect_readonly
+from otel_sqlite.storage.several import connect_several
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def open_db(db: str | None) -> sqlite3.Connection:
-    """The database named by ``--db`` (else the default), opened read-only."""
+def open_db(db: Databases) -> sqlite3.Connection:
+    """The database named by ``--db`` (else the default), opened read-only; several files
+    (``dbs_option``) are read as one (``storage.several``)."""
+    if isinstance(db, list):
+        return connect_several(db)
     return connect_readonly(resolve_db_path(db))
+
+
+def open_each(dbs: list[str]) -> list[sqlite3.Connection]:
+    """Each of several databases on its own read-only connection (``queries.several``)."""
+    return [connect_readonly(db) for db in dbs]
 
 
 def since_option(fn: F) -> F:

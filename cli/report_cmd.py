@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import click
 
-from otel_sqlite.cli.options import db_option, format_option
+from otel_sqlite.cli.options import Databases, db_option, dbs_option, format_option
 from otel_sqlite.cli.output import echo, render
-from otel_sqlite.cli.reading import open_db, pick, since_ns, since_option
+from otel_sqlite.cli.reading import open_db, open_each, pick, since_ns, since_option
 from otel_sqlite.cli.runs_cmd import RUN_HELP
 from otel_sqlite.queries import costs as cost_queries
 from otel_sqlite.queries import diff as diff_queries
 from otel_sqlite.queries import flaky as flaky_queries
 from otel_sqlite.queries import search as search_queries
+from otel_sqlite.queries import several
 from otel_sqlite.queries import timings as timing_queries
 
 
@@ -19,11 +20,16 @@ from otel_sqlite.queries import timings as timing_queries
 @click.argument("query")
 @click.option("--run", help="Only this run (latest, latest~N or a trace-id prefix).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@db_option
+@dbs_option
 @format_option
-def search_cmd(query: str, run: str | None, limit: int, db: str | None, output_format: str) -> None:
+def search_cmd(
+    query: str, run: str | None, limit: int, db: Databases, output_format: str
+) -> None:
     """Full-text search over captured output and span text, newest first."""
-    found = search_queries.search(open_db(db), query, run=run, limit=limit)
+    if isinstance(db, list):
+        found = several.search(open_each(db), query, run=run, limit=limit)
+    else:
+        found = search_queries.search(open_db(db), query, run=run, limit=limit)
     if output_format == "table":
         found = [{**hit, "run_id": hit["run_id"][:12]} for hit in found]
         found = pick(found, ("run_id", "span_id", "span_name", "stream", "line", "text"))
@@ -33,9 +39,11 @@ def search_cmd(query: str, run: str | None, limit: int, db: str | None, output_f
 @click.command(name="timings")
 @click.option("--name", help="Only the step of this name.")
 @click.option("--last", type=click.IntRange(min=1), help="Each step's newest N samples.")
-@db_option
+@dbs_option
 @format_option
-def timings_cmd(name: str | None, last: int | None, db: str | None, output_format: str) -> None:
+def timings_cmd(
+    name: str | None, last: int | None, db: Databases, output_format: str
+) -> None:
     """Step durations across runs: count, p50, p95, max and trend."""
     echo(timing_queries.timings(open_db(db), name=name, last=last), output_format)
 
@@ -44,11 +52,15 @@ def timings_cmd(name: str | None, last: int | None, db: str | None, output_forma
 @click.option("--by", type=click.Choice(tuple(cost_queries.GROUPINGS)), default="model",
               show_default=True)
 @since_option
-@db_option
+@dbs_option
 @format_option
-def costs_cmd(by: str, since: str | None, db: str | None, output_format: str) -> None:
+def costs_cmd(by: str, since: str | None, db: Databases, output_format: str) -> None:
     """Calls, tokens and cost of api_call spans, grouped."""
-    echo(cost_queries.costs(open_db(db), by=by, since_ns=since_ns(since)), output_format)
+    if isinstance(db, list):
+        found = several.costs(open_each(db), by=by, since_ns=since_ns(since))
+    else:
+        found = cost_queries.costs(open_db(db), by=by, since_ns=since_ns(since))
+    echo(found, output_format)
 
 
 @click.command(name="diff", epilog=RUN_HELP)
@@ -91,8 +103,8 @@ def diff_cmd(
 @click.option("--last", type=click.IntRange(min=2), default=flaky_queries.LAST_RUNS,
               show_default=True, help="Look at the last N runs of each name.")
 @click.option("--name", help="Only runs of this name.")
-@db_option
+@dbs_option
 @format_option
-def flaky_cmd(last: int, name: str | None, db: str | None, output_format: str) -> None:
+def flaky_cmd(last: int, name: str | None, db: Databases, output_format: str) -> None:
     """Steps that both passed and failed, or needed retries, in recent runs."""
     echo(flaky_queries.flaky_steps(open_db(db), last=last, name=name), output_format)

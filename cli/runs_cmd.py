@@ -7,13 +7,14 @@ from typing import Any
 
 import click
 
-from otel_sqlite.cli.options import db_option, format_option
+from otel_sqlite.cli.options import Databases, db_option, dbs_option, format_option
 from otel_sqlite.cli.output import echo, render
-from otel_sqlite.cli.reading import open_db, pick, since_ns, since_option
+from otel_sqlite.cli.reading import open_db, open_each, pick, since_ns, since_option
 from otel_sqlite.queries import failures as failure_queries
 from otel_sqlite.queries import logs as log_queries
 from otel_sqlite.queries import outcomes
 from otel_sqlite.queries import runs as run_queries
+from otel_sqlite.queries import several
 from otel_sqlite.queries import steps as step_queries
 
 RUN_HELP = "RUN is latest, latest~N, or a trace-id prefix (4+ hex digits)."
@@ -24,16 +25,18 @@ RUN_HELP = "RUN is latest, latest~N, or a trace-id prefix (4+ hex digits)."
 @click.option("--status", type=click.Choice(run_queries.STATUSES), help="Only runs with it.")
 @since_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@db_option
+@dbs_option
 @format_option
 def runs_cmd(
-    name: str | None, status: str | None, since: str | None, limit: int, db: str | None,
+    name: str | None, status: str | None, since: str | None, limit: int, db: Databases,
     output_format: str,
 ) -> None:
     """List runs, newest first."""
-    found = run_queries.list_runs(
-        open_db(db), name=name, status=status, since_ns=since_ns(since), limit=limit
-    )
+    filters = {"name": name, "status": status, "since_ns": since_ns(since), "limit": limit}
+    if isinstance(db, list):
+        found = several.list_runs(open_each(db), **filters)
+    else:
+        found = run_queries.list_runs(open_db(db), **filters)
     if output_format == "table":
         found = [{**row, "run_id": row["run_id"][:12]} for row in found]
         found = pick(found, ("run_id", "name", "status", "start", "duration_ms", "steps",
