@@ -135,9 +135,30 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("", "A write is refused and the file is left unchanged:", "sql 'DELETE FROM spans'"),
     ("stats", "Counts, sizes, oldest and newest run.", "stats"),
     ("prune", "Removes the runs that started before the age, with their spans, search lines "
-     "and captured files (only files inside the database's own `-artifacts` folder). "
+     "and captured files (found through their rows: the files captured for each span, under "
+     "the database's folder, whatever the file is now called; a file the harness wrote "
+     "elsewhere stays). "
      "`--dry-run` only counts.", "prune --older-than 90d --dry-run"),
     ("vacuum", "Rebuilds the file to give freed pages back to the disk.", "vacuum"),
+    ("merge", "Other databases (a CI matrix's, another machine's) into one — `--into`, else "
+     "the usual database — with every span, attribute, event, link, resource, scope, artifact "
+     "row and captured file, trace and span ids unchanged. Files are copied into the target's "
+     "own artifacts folder, their sha256 checked; a missing or changed file is a warning line, "
+     "its row kept. Merging again adds nothing; a span in both keeps the finished copy over "
+     "the in-flight one, else the later end (`conflicts`). A source that is not a database, or "
+     "is newer than this otel-sqlite, is one line; the others still merge (exit status 1). A "
+     "progress bar on a terminal.", "merge example.db --into all.db"),
+    ("", "The same sources again:", "merge example.db --into all.db"),
+    ("archive", "Moves whole runs with their files into another database: `--older-than AGE`, "
+     "`--before DATE` or `--run RUN` (repeatable); `--by month` writes one `YYYY-MM.db` per "
+     "month into the `--to` folder. It copies, verifies (rows and file hashes), then deletes "
+     "with `prune`'s cascade, so a kill at any moment loses nothing and a re-run finishes. The "
+     "archive is an ordinary database.", "archive --run latest~3 --to archive/first.db"),
+    ("", "", "runs --db archive/first.db"),
+    ("Several databases at once", "`runs`, `search`, `costs`, `timings` and `flaky` take "
+     "`--db` more than once, or a quoted glob, and answer over all the files (read-only); "
+     "other commands refuse more than one.", "costs --by run --db example.db --db 'archive/*.db'"),
+    ("", "", "summary --db example.db --db archive/first.db"),
     ("Bad input", "An unknown run:", "summary 0000ffff"),
     ("", "A missing database is reported, never created:", "runs --db missing.db"),
 ]
@@ -145,7 +166,7 @@ SECTIONS: list[tuple[str, str, str]] = [
 
 def _run(folder: Path, line: str) -> tuple[int, str]:
     args = shlex.split(line)
-    if "--db" not in args:
+    if "--db" not in args and "--into" not in args:
         args += ["--db", "example.db"]
     old = Path.cwd()
     os.chdir(folder)
