@@ -1,10 +1,11 @@
 """How fast ``merge`` moves spans, and how much memory it holds.
 
-Builds a source of N harness-shaped spans (100-span traces, 6 attributes each, an event on
-every 10th span, each span's search line, one captured stdout file of 20 lines per 1,000
-spans, FTS built) with bulk SQL, then merges it in a fresh process (its peak RSS is its own)
-into an empty database, and into one of equal size holding other traces. For comparison it
-also times ``Store.write`` on the same rows (read back as records) for a slice of the source.
+Builds a source of N harness-shaped spans (100-span traces, 6 attributes each, every 50th an
+api_call with model, tokens and cost, an event on every 10th span, each span's search line,
+one captured stdout file of 20 lines per 1,000 spans, FTS built) with bulk SQL, then merges
+it in a fresh process (its peak RSS is its own) into an empty database, into one of equal
+size holding other traces, and as an older-schema file; times each reader over both files as
+one; and, for comparison, ``Store.write`` on a slice of the same rows read back as records.
 
     python benchmarks/merge.py [--spans 1000000] [--workdir /tmp/otel-sqlite-merge-bench]
 
@@ -17,13 +18,14 @@ import argparse
 import json
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from otel_sqlite.storage.paths import artifacts_dir
-from otel_sqlite.storage.schema import connect
+from otel_sqlite.storage.schema import SCHEMA_VERSION, connect
 
 TRACE_SPANS = 100
 FILE_EVERY = 1000
@@ -37,7 +39,7 @@ SELECT i, printf('%032x', (i - 1) / 100 + :seed), printf('%016x', i + :seed),
        CASE WHEN (i - 1) % 100 = 0 THEN NULL
             ELSE printf('%016x', (i - 1) / 100 * 100 + 1 + :seed) END,
        CASE WHEN (i - 1) % 100 = 0 THEN 'nightly' ELSE 'step ' || (i % 50) END, 'internal',
-       CASE WHEN (i - 1) % 100 = 0 THEN 'run' ELSE 'step' END,
+       CASE WHEN (i - 1) % 100 = 0 THEN 'run' WHEN i % 50 = 25 THEN 'api_call' ELSE 'step' END,
        1700000000000000000 + i * 1000000, 1700000000000000000 + i * 1000000 + 500000,
        CASE WHEN i % 97 = 0 THEN 'ERROR' ELSE 'OK' END, 1, 1
 FROM n
@@ -53,6 +55,17 @@ FROM spans s, (SELECT 'harness.kind' AS key, 'string' AS type UNION ALL
                SELECT 'process.pid', 'int' UNION ALL
                SELECT 'test.case.name', 'string') k
 ORDER BY s.id, k.key
+"""
+_API_CALLS = """
+INSERT INTO attributes (span, key, value, type)
+SELECT s.id, k.key, CASE k.key WHEN 'gen_ai.request.model' THEN 'model-' || (s.id % 3)
+                               WHEN 'harness.cost.usd' THEN 0.001 * (s.id % 7)
+                               ELSE s.id % 900 END, k.type
+FROM spans s, (SELECT 'gen_ai.request.model' AS key, 'string' AS type UNION ALL
+               SELECT 'gen_ai.usage.input_tokens', 'int' UNION ALL
+               SELECT 'gen_ai.usage.output_tokens', 'int' UNION ALL
+               SELECT 'harness.cost.usd', 'double') k
+WHERE s.harness_kind = 'api_call' ORDER BY s.id, k.key
 """
 _EVENTS = """
 INSERT INTO events (span, name, time_ns, attributes)
@@ -82,7 +95,7 @@ def build(path: Path, count: int, seed: int) -> None:
                "VALUES (1, 'bench', 'bench', '{}')")
     db.execute("INSERT INTO scopes (id, name) VALUES (1, 'bench')")
     db.execute(_BUILD, {"count": count, "seed": seed})
-    for statement in (_ATTRIBUTES, _EVENTS, _SPAN_TEXT, _ROOTS):
+    for statement in (_ATTRIBUTES, _API_CALLS, _EVENTS, _SPAN_TEXT, _ROOTS):
         db.execute(statement)
     folder = artifacts_dir(path)
     for span, trace_id, span_id in db.execute(
@@ -142,6 +155,40 @@ def child_store(source: str, target: str, count: int) -> None:
     print(json.dumps({"seconds": seconds, "spans": sum(map(len, batches))}))
 
 
+def child_several(files: list[str]) -> None:
+    """In a fresh process: each reader over one file, then over all of them, both ways."""
+    from otel_sqlite.queries import costs, flaky, runs, search, several, timings
+    from otel_sqlite.storage.schema import connect_readonly
+    from otel_sqlite.storage.several import connect_several
+
+    one, each, views = connect_readonly(files[0]), [connect_readonly(f) for f in files], \
+        connect_several(files)
+    readers = {
+        "runs": (lambda db: runs.list_runs(db, limit=20),
+                 lambda dbs: several.list_runs(dbs, limit=20)),
+        "search": (lambda db: search.search(db, "compiled", limit=20),
+                   lambda dbs: several.search(dbs, "compiled", limit=20)),
+        "costs": (lambda db: costs.costs(db), lambda dbs: several.costs(dbs)),
+        "timings": (lambda db: timings.timings(db, name="step 7"), None),
+        "flaky": (lambda db: flaky.flaky_steps(db), None),
+    }
+    found = {}
+    for name, (single, combined) in readers.items():
+        found[name] = {"one file": _seconds(single, one), "views": _seconds(single, views)}
+        if combined is not None:
+            found[name]["each file, combined"] = _seconds(combined, each)
+    print(json.dumps(found))
+
+
+def _seconds(reader, db) -> float | str:  # noqa: ANN001 - a reader and its connection(s)
+    started = time.perf_counter()
+    try:
+        reader(db)
+    except Exception as exc:  # noqa: BLE001 - reported as the figure
+        return f"error: {exc}"
+    return round(time.perf_counter() - started, 3)
+
+
 def _run(*args: str) -> dict:
     done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
                           check=True)
@@ -166,6 +213,8 @@ def main() -> None:
         kind, *rest = args.child
         if kind == "merge":
             child_merge(*rest)
+        elif kind == "several":
+            child_several(rest)
         else:
             child_store(rest[0], rest[1], int(rest[2]))
         return
@@ -193,6 +242,26 @@ def main() -> None:
     full = _run("--child", "merge", str(source), str(target))
     print(f"into one of equal size: {full['spans'] / full['seconds']:,.0f} spans/s "
           f"({full['seconds']:.1f} s), peak RSS {full['peak_rss_mb']:.0f} MB")
+
+    _fresh(target)
+    old = work / "old-schema.db"
+    _fresh(old)
+    shutil.copyfile(source, old)
+    shutil.copytree(artifacts_dir(source), artifacts_dir(old))
+    downgrade = sqlite3.connect(old)
+    downgrade.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")  # the last one re-runs
+    downgrade.close()
+    older = _run("--child", "merge", str(old), str(target))
+    print(f"an older-schema source (copied to a temp file and migrated first): "
+          f"{older['spans'] / older['seconds']:,.0f} spans/s ({older['seconds']:.1f} s), peak "
+          f"RSS {older['peak_rss_mb']:.0f} MB {older['errors'] or ''}")
+    _fresh(old)
+
+    _fresh(target)
+    reading = _run("--child", "several", str(source), str(other))
+    print("reading both files as one (seconds):")
+    for name, ways in reading.items():
+        print(f"  {name:8s} " + ", ".join(f"{way}: {value}" for way, value in ways.items()))
 
     _fresh(target)
     store = _run("--child", "store", str(source), str(target), str(args.store_spans))
