@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sqlite3
@@ -128,12 +129,15 @@ def child_merge(source: str, target: str) -> None:
     """In a fresh process: merge and print seconds, spans and peak RSS as JSON."""
     from otel_sqlite.storage.merge import merge
 
+    before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     result = merge([source], target)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "spans": result.spans, "files": result.files,
-                      "errors": result.errors, "peak_rss_mb": peak_kib / 1024}))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "spans": result.spans,
+                      "files": result.files, "errors": result.errors,
+                      "peak_rss_mb": after.ru_maxrss / 1024}))
 
 
 def child_store(source: str, target: str, count: int) -> None:
@@ -218,6 +222,7 @@ def main() -> None:
         else:
             child_store(rest[0], rest[1], int(rest[2]))
         return
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     work = args.workdir / str(args.spans)
     work.mkdir(parents=True, exist_ok=True)
     source, other = work / "source.db", work / "other.db"
@@ -229,7 +234,8 @@ def main() -> None:
     _fresh(target)
     empty = _run("--child", "merge", str(source), str(target))
     print(f"into an empty target:  {empty['spans'] / empty['seconds']:,.0f} spans/s "
-          f"({empty['seconds']:.1f} s, {empty['files']} files), peak RSS "
+          f"({empty['seconds']:.1f} s, {empty['files']} files; "
+          f"{empty['spans'] / empty['cpu_seconds']:,.0f} spans per CPU-second), peak RSS "
           f"{empty['peak_rss_mb']:.0f} MB")
     again = _run("--child", "merge", str(source), str(target))
     print(f"the same source again: {args.spans / again['seconds']:,.0f} spans/s checked "
@@ -241,7 +247,8 @@ def main() -> None:
     shutil.copytree(artifacts_dir(other), artifacts_dir(target))
     full = _run("--child", "merge", str(source), str(target))
     print(f"into one of equal size: {full['spans'] / full['seconds']:,.0f} spans/s "
-          f"({full['seconds']:.1f} s), peak RSS {full['peak_rss_mb']:.0f} MB")
+          f"({full['seconds']:.1f} s; {full['spans'] / full['cpu_seconds']:,.0f} spans per "
+          f"CPU-second), peak RSS {full['peak_rss_mb']:.0f} MB")
 
     _fresh(target)
     old = work / "old-schema.db"
