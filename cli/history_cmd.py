@@ -21,12 +21,13 @@ from otel_sqlite.storage.paths import resolve_db_path
 
 
 @contextlib.contextmanager
-def _progress(length: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr when it is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty() or length <= 0:
+def _progress(length: Callable[[], int], label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr when it is a terminal (``length`` is asked only then)."""
+    total = length() if sys.stderr.isatty() else 0
+    if total <= 0:
         yield None
         return
-    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
         yield bar.update
 
 
@@ -45,8 +46,7 @@ def merge_cmd(sources: tuple[str, ...], into: str | None, output_format: str) ->
     is 1.
     """
     target = resolve_db_path(into)
-    total = sum(source_spans(source) for source in sources)
-    with _progress(total, "merging") as progress:
+    with _progress(lambda: sum(map(source_spans, sources)), "merging") as progress:
         result = merge(sources, target, progress=progress)
     for problem in result.errors:
         click.echo(f"Error: {problem}", err=True)

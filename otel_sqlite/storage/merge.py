@@ -122,16 +122,16 @@ class MergeResult:
 
 
 def source_spans(path: str | os.PathLike[str]) -> int:
-    """How many spans a source holds (for a progress bar's length); 0 when unreadable."""
+    """About how many spans a source holds (for a progress bar's length); 0 when unreadable."""
     try:
-        with _readable(Path(path)) as readable:
-            db = sqlite3.connect(f"{readable.resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                return db.execute("SELECT coalesce(max(id), 0) FROM spans").fetchone()[0]
-            finally:
-                db.close()
-    except (OtelSqliteError, sqlite3.Error):
+        with contextlib.closing(_open_source(Path(path))) as db:
+            return db.execute("SELECT coalesce(max(id), 0) FROM spans").fetchone()[0]
+    except sqlite3.Error:
         return 0
+
+
+def _open_source(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
 def merge(
@@ -192,31 +192,32 @@ def _readable(source: Path) -> Iterator[Path]:
     if not source.is_file():
         raise DatabaseError(f"no database at {source}")
     try:
-        probe = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-        try:
+        with contextlib.closing(_open_source(source)) as probe:
             version = probe.execute("PRAGMA user_version").fetchone()[0]
             tables = {name for (name,) in probe.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if version > SCHEMA_VERSION:
-                raise DatabaseError(
-                    f"{source} was written by a newer otel-sqlite (schema {version}, this one "
-                    f"knows {SCHEMA_VERSION}); upgrade otel-sqlite to merge it"
-                )
-            if version == 0 or "spans" not in tables:
-                raise DatabaseError(f"{source} is not an otel-sqlite database")
-            if version == SCHEMA_VERSION:
-                yield source
-                return
-            with tempfile.TemporaryDirectory(prefix="otel-sqlite-merge-") as folder:
-                copy = Path(folder) / source.name
-                with contextlib.closing(sqlite3.connect(copy)) as migrated:
-                    probe.backup(migrated)
-                connect(copy).close()
-                yield copy
-        finally:
-            probe.close()
     except sqlite3.Error as exc:
         raise DatabaseError(describe_error(source, exc)) from exc
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{source} was written by a newer otel-sqlite (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade otel-sqlite to merge it"
+        )
+    if version == 0 or "spans" not in tables:
+        raise DatabaseError(f"{source} is not an otel-sqlite database")
+    if version == SCHEMA_VERSION:
+        yield source
+        return
+    with tempfile.TemporaryDirectory(prefix="otel-sqlite-merge-") as folder:
+        copy = Path(folder) / source.name
+        try:
+            with contextlib.closing(_open_source(source)) as original, \
+                    contextlib.closing(sqlite3.connect(copy)) as migrated:
+                original.backup(migrated)
+        except sqlite3.Error as exc:
+            raise DatabaseError(describe_error(source, exc)) from exc
+        connect(copy).close()
+        yield copy
 
 
 def _merge_one(
