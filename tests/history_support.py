@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from otel_sqlite import conventions as c
@@ -82,6 +84,27 @@ def runs_with_files(db: Path, starts: list[int]) -> None:
         ]
     store.write(records)
     store.close()
+
+
+def kill_once_spans_land(script: str, args: list[object], db: Path, spans: int) -> int:
+    """Run ``script`` in a Python process, SIGKILL it once ``db`` holds ``spans`` spans, and
+    return how many it holds then."""
+    path = db.with_name("killable.py")
+    path.write_text(textwrap.dedent(script))
+    child = subprocess.Popen([sys.executable, str(path), *map(str, args)])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None and span_count(db) < spans:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    return span_count(db)
+
+
+def span_count(db: Path) -> int:
+    try:
+        return read(db, "SELECT count(*) FROM spans")[0][0]
+    except sqlite3.Error:  # not created yet
+        return 0
 
 
 def read(db: Path, sql: str, params: tuple = ()) -> list[tuple]:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from history_support import DAY_NS, cli, content, integrity, read, runs_with_files, union
+from history_support import (
+    DAY_NS,
+    cli,
+    content,
+    integrity,
+    kill_once_spans_land,
+    read,
+    runs_with_files,
+    union,
+)
 
 from otel_sqlite.storage import retention
 
@@ -84,30 +89,14 @@ def test_a_killed_archive_loses_nothing_and_a_rerun_completes(tmp_path):
     now = time.time_ns()
     runs_with_files(db, [now - 40 * DAY_NS + n for n in range(400)] + [now])
     before = content(db)
-    script = tmp_path / "archive.py"
-    script.write_text(textwrap.dedent(KILLABLE_ARCHIVE))
-    cutoff = now - 30 * DAY_NS
-    child = subprocess.Popen([sys.executable, str(script), str(db), str(archive), str(cutoff)])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and child.poll() is None:
-        if archive.exists() and _spans(archive) >= 200:
-            break
-        time.sleep(0.01)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    assert 0 < _spans(archive) < 800, "the kill did not land mid-archive"
+    landed = kill_once_spans_land(KILLABLE_ARCHIVE, [db, archive, now - 30 * DAY_NS],
+                                  archive, 200)
+    assert 0 < landed < 800, "the kill did not land mid-archive"
     assert union(content(db), content(archive)) == before
     assert integrity(db) == integrity(archive) == "ok"
     _archive("--db", db, "--older-than", "30d", "--to", archive)
     assert _runs(db) == {"run 400"} and len(_runs(archive)) == 400
     assert union(content(db), content(archive)) == before
-
-
-def _spans(db: Path) -> int:
-    try:
-        return read(db, "SELECT count(*) FROM spans")[0][0]
-    except sqlite3.Error:  # not created yet
-        return 0
 
 
 def test_prune_finds_the_files_of_a_database_copied_under_another_name(tmp_path):

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from history_support import (
     cli,
     content,
     integrity,
+    kill_once_spans_land,
     read,
     runs_with_files,
     union,
@@ -181,17 +178,7 @@ def test_a_killed_merge_leaves_a_consistent_target_and_a_rerun_completes(tmp_pat
     source = tmp_path / "big.db"
     runs_with_files(source, [time.time_ns() - n for n in range(1000)])
     target = tmp_path / "merged.db"
-    script = tmp_path / "merge.py"
-    script.write_text(textwrap.dedent(KILLABLE_MERGE))
-    child = subprocess.Popen([sys.executable, str(script), str(source), str(target)])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and child.poll() is None:
-        if target.exists() and _count(target) >= 400:
-            break
-        time.sleep(0.01)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    landed = _count(target)
+    landed = kill_once_spans_land(KILLABLE_MERGE, [source, target], target, 400)
     assert 0 < landed < 2000, "the kill did not land mid-merge"
     assert integrity(target) == "ok"
     assert read(target, "SELECT count(*) FROM spans WHERE id NOT IN "
@@ -200,8 +187,7 @@ def test_a_killed_merge_leaves_a_consistent_target_and_a_rerun_completes(tmp_pat
     assert content(target) == content(source)
 
 
-def _count(db: Path) -> int:
-    try:
-        return read(db, "SELECT count(*) FROM spans")[0][0]
-    except sqlite3.Error:
-        return 0
+def test_progress_is_reported_for_every_source_span(sources, tmp_path):
+    told: list[int] = []
+    merge(sources, tmp_path / "merged.db", progress=told.append)
+    assert sum(told) == sum(len(read(db, "SELECT id FROM spans")) for db in sources)
