@@ -6,7 +6,7 @@ import time
 
 import click
 
-from otel_sqlite.cli.options import db_option, format_option
+from otel_sqlite.cli.options import Databases, db_option, dbs_option, format_option
 from otel_sqlite.cli.output import echo
 from otel_sqlite.cli.reading import open_db
 from otel_sqlite.queries.raw import run_sql
@@ -20,10 +20,14 @@ from otel_sqlite.storage.paths import resolve_db_path
 @click.argument("query")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
               help="A :NAME parameter for the query (repeatable).")
-@db_option
+@dbs_option
 @format_option
-def sql_cmd(query: str, params: tuple[str, ...], db: str | None, output_format: str) -> None:
-    """Run one read-only SQL query (views: runs, steps, commands, api_calls)."""
+def sql_cmd(query: str, params: tuple[str, ...], db: Databases, output_format: str) -> None:
+    """Run one read-only SQL query (views: runs, steps, commands, api_calls).
+
+    Several databases are read as one through TEMP views named like the tables, row ids
+    offset per file: any query works, but joins over large files are slow.
+    """
     bound = {}
     for param in params:
         key, sep, value = param.partition("=")

@@ -16,7 +16,7 @@ Databases = str | list[str] | None  # what dbs_option gives: one path, several, 
 
 
 # The commands that read several databases at once (``--db`` repeated, or a glob).
-READS_SEVERAL = ("runs", "search", "costs", "timings", "flaky")
+READS_SEVERAL = ("runs", "search", "costs", "timings", "flaky", "sql")
 
 
 def _one_db(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str | None:

@@ -45,7 +45,11 @@ def timings_cmd(
     name: str | None, last: int | None, db: Databases, output_format: str
 ) -> None:
     """Step durations across runs: count, p50, p95, max and trend."""
-    echo(timing_queries.timings(open_db(db), name=name, last=last), output_format)
+    if isinstance(db, list):
+        found = several.timings(open_each(db), name=name, last=last)
+    else:
+        found = timing_queries.timings(open_db(db), name=name, last=last)
+    echo(found, output_format)
 
 
 @click.command(name="costs")
@@ -107,4 +111,8 @@ def diff_cmd(
 @format_option
 def flaky_cmd(last: int, name: str | None, db: Databases, output_format: str) -> None:
     """Steps that both passed and failed, or needed retries, in recent runs."""
-    echo(flaky_queries.flaky_steps(open_db(db), last=last, name=name), output_format)
+    if isinstance(db, list):
+        found = several.flaky_steps(open_each(db), last=last, name=name)
+    else:
+        found = flaky_queries.flaky_steps(open_db(db), last=last, name=name)
+    echo(found, output_format)

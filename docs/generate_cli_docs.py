@@ -156,8 +156,13 @@ SECTIONS: list[tuple[str, str, str]] = [
      "archive is an ordinary database.", "archive --run latest~3 --to archive/first.db"),
     ("", "", "runs --db archive/first.db"),
     ("Several databases at once", "`runs`, `search`, `costs`, `timings` and `flaky` take "
-     "`--db` more than once, or a quoted glob, and answer over all the files (read-only); "
-     "other commands refuse more than one.", "costs --by run --db example.db --db 'archive/*.db'"),
+     "`--db` more than once, or a quoted glob, and answer over all the files (read-only): "
+     "each file answers, the answers are combined. `sql` reads them as one database through "
+     "TEMP views named like the tables (row ids offset per file; joins over large files are "
+     "slow). Other commands refuse more than one.",
+     "costs --by run --db example.db --db 'archive/*.db'"),
+    ("", "", "sql 'SELECT name, count(*) AS runs FROM runs GROUP BY name' --db example.db "
+     "--db archive/first.db"),
     ("", "", "summary --db example.db --db archive/first.db"),
     ("Bad input", "An unknown run:", "summary 0000ffff"),
     ("", "A missing database is reported, never created:", "runs --db missing.db"),

@@ -94,3 +94,9 @@ def test_a_command_that_reads_one_database_says_so_when_given_several(files):
 def test_a_glob_that_matches_nothing_is_one_line(tmp_path):
     done = cli("runs", "--db", str(tmp_path / "archive" / "*.db"))
     assert done.returncode == 2 and "no database matches" in done.stderr
+
+
+def test_sql_reads_several_databases_as_one(files):
+    folder, merged, _ = files
+    query = "SELECT name, count(*) AS spans FROM spans GROUP BY name ORDER BY name"
+    assert _answer("sql", query, *_several(folder)) == _answer("sql", query, "--db", merged)

@@ -24,10 +24,19 @@ def flaky_steps(
     of that name it ran), ``passed``, ``failed``, ``retried`` (runs where it needed more than
     one attempt), ``last_failed_run`` (run id), most failures first. ``name`` keeps one run
     name."""
-    rows = db.execute(
+    runs = last_runs(db, last, name)
+    return tally(list(zip(runs, run_steps(db, runs), strict=True)))
+
+
+Run = tuple[str, int, str, str]  # run name, start_ns, trace id, root span id
+
+
+def last_runs(db: sqlite3.Connection, last: int, name: str | None) -> list[Run]:
+    """The last ``last`` finished runs of each name, by name, oldest first."""
+    return db.execute(
         """
-        SELECT trace_id, span_id, name FROM (
-            SELECT rr.trace_id, s.span_id, s.name,
+        SELECT name, start_ns, trace_id, span_id FROM (
+            SELECT rr.trace_id, rr.start_ns, s.name, s.span_id,
                    row_number() OVER (PARTITION BY s.name ORDER BY rr.start_ns DESC) AS back
             FROM run_roots rr JOIN spans s ON s.id = rr.span
             WHERE s.end_ns IS NOT NULL AND (:name IS NULL OR s.name = :name)
@@ -35,10 +44,19 @@ def flaky_steps(
         """,
         {"name": name, "last": last},
     ).fetchall()
-    traces = load_traces(db, {trace_id: span_id for trace_id, span_id, _ in rows})
+
+
+def run_steps(db: sqlite3.Connection, runs: list[Run]) -> list[list[dict]]:
+    """The step model of each of ``runs``, in order."""
+    traces = load_traces(db, {trace_id: span_id for _, _, trace_id, span_id in runs})
+    return [build_steps(traces[trace_id]) for _, _, trace_id, _ in runs]
+
+
+def tally(runs: list[tuple[Run, list[dict]]]) -> list[dict[str, Any]]:
+    """``flaky_steps``' rows from each run with its steps, by name, oldest run first."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
-    for trace_id, _, run_name in rows:
-        for step in build_steps(traces[trace_id]):
+    for (run_name, _, trace_id, _), steps in runs:
+        for step in steps:
             if step["outcome"] in (outcomes.SKIPPED, outcomes.INCOMPLETE):
                 continue
             entry = seen.setdefault((run_name, step["path"]), {
@@ -48,7 +66,7 @@ def flaky_steps(
             entry["runs"] += 1
             if step["outcome"] in outcomes.FAILING:
                 entry["failed"] += 1
-                entry["last_failed_run"] = trace_id  # rows run oldest to newest
+                entry["last_failed_run"] = trace_id  # runs come oldest to newest
             else:
                 entry["passed"] += 1
             entry["retried"] += step["retried"]

@@ -1,24 +1,29 @@
-"""Answers over several database files (``--db`` repeated): runs, search and costs.
+"""Answers over several database files (``--db`` repeated): runs, search, costs, timings
+and flaky.
 
-Each file answers with the same function as when it is alone, and the answers are combined
-here. The other way, reading every file on one connection through TEMP views that UNION ALL
-their tables (``storage.several``), runs every query unchanged but makes SQLite materialise
-whole tables whenever a query joins a view (SQLite cannot push a join's constraint into a
-UNION ALL): measured on two 100k-span files, ``runs`` took 0.83 s against 0.05 s for one
-file and search could not use its FTS index at all. Timings and flaky need every sample at
-once, so they do read through the views; these three combine cheaply, so they do not.
+Each file answers with the same function as when it is alone (or its SQL half: the samples
+of ``timings``, the last runs of ``flaky``), and the answers are combined here. The other
+way, every file on one connection through TEMP views that UNION ALL their tables
+(``storage.several``, which ``sql`` uses), runs every query unchanged, but SQLite materialises
+a whole view whenever a query joins it (it cannot push a join's constraint into a UNION ALL):
+on two 1M-span files (``benchmarks/merge.py``) ``runs`` took 12 s through the views against
+0.2 s combined here, ``costs`` 128 s against 0.7 s, ``flaky`` 17 s, ``timings`` 7 s, and
+search could not use its FTS index at all.
 """
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from otel_sqlite.errors import NotFoundError
 from otel_sqlite.queries import costs as cost_queries
+from otel_sqlite.queries import flaky as flaky_queries
 from otel_sqlite.queries import runs as run_queries
 from otel_sqlite.queries import search as search_queries
+from otel_sqlite.queries import timings as timing_queries
 
 
 def list_runs(dbs: Sequence[sqlite3.Connection], limit: int = 50, **filters: Any) -> list[dict]:
@@ -70,3 +75,31 @@ def _added(total: Any, value: Any) -> Any:
     if isinstance(value, numbers) and not isinstance(value, bool):
         return (total or 0) + value if isinstance(total, numbers) or total is None else total
     return total if total is not None else value
+
+
+def timings(dbs: Sequence[sqlite3.Connection], name: str | None = None,
+            last: int | None = None) -> list[dict]:
+    """``timings.timings`` over every file: their samples merged in order, then summarised."""
+    merged = heapq.merge(*(timing_queries.samples(db, name) for db in dbs),
+                         key=lambda sample: (sample[0], -sample[1]))
+    return timing_queries.summarise(merged, last)
+
+
+def flaky_steps(dbs: Sequence[sqlite3.Connection], last: int = flaky_queries.LAST_RUNS,
+                name: str | None = None) -> list[dict]:
+    """``flaky.flaky_steps`` over every file: the last ``last`` runs of each name among all
+    the files, each run's steps built in its own file."""
+    candidates = [(run, db) for db in dbs for run in flaky_queries.last_runs(db, last, name)]
+    candidates.sort(key=lambda pair: (pair[0][0], -pair[0][1]))
+    kept: list[tuple] = []
+    per_name: dict[str, int] = {}
+    for run, db in candidates:
+        if per_name.get(run[0], 0) < last:
+            per_name[run[0]] = per_name.get(run[0], 0) + 1
+            kept.append((run, db))
+    kept.sort(key=lambda pair: (pair[0][0], pair[0][1]))
+    steps = {}
+    for db in dbs:
+        runs = [run for run, owner in kept if owner is db]
+        steps.update(zip(runs, flaky_queries.run_steps(db, runs), strict=True))
+    return flaky_queries.tally([(run, steps[run]) for run, _ in kept])

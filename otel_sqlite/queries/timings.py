@@ -10,6 +10,7 @@ means the step got 30 % slower.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator
 from statistics import median
 from typing import Any
 
@@ -67,13 +68,25 @@ def timings(
     """Per step name: ``step``, ``count``, ``p50_ms``, ``p95_ms``, ``max_ms``, ``mean_ms``,
     ``last_ms`` (the newest sample), ``trend_pct``; slowest p95 first. ``last`` keeps each
     name's newest ``last`` samples."""
-    samples: dict[str, list[float]] = {}
-    for step, _, duration in db.execute(_SAMPLES, {"name": name}):
-        kept = samples.setdefault(step, [])
+    return summarise(samples(db, name), last)
+
+
+def samples(db: sqlite3.Connection, name: str | None = None) -> Iterator[tuple[str, int, int]]:
+    """``(step name, start_ns, duration_ns)`` of every sample, by name, newest first."""
+    return db.execute(_SAMPLES, {"name": name})
+
+
+def summarise(
+    ordered_samples: Iterable[tuple[str, int, int]], last: int | None = None
+) -> list[dict[str, Any]]:
+    """``timings``' rows from samples in ``samples``' order."""
+    found: dict[str, list[float]] = {}
+    for step, _, duration in ordered_samples:
+        kept = found.setdefault(step, [])
         if last is None or len(kept) < last:
             kept.append(duration / 1e6)
     rows = []
-    for step, newest_first in samples.items():
+    for step, newest_first in found.items():
         ordered = sorted(newest_first)
         rows.append({
             "step": step,

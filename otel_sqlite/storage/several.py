@@ -1,4 +1,4 @@
-"""Several database files read as one, on one read-only connection.
+"""Several database files read as one, on one read-only connection (``sql --db A --db B``).
 
 The first file is the connection's main database; the others are ATTACHed read-only. TEMP
 views named like the tables (``spans``, ``attributes``, ..., ``text_fts``) UNION ALL the same
@@ -10,6 +10,10 @@ unchanged. SQLite pushes a query's WHERE terms (an FTS MATCH included) into each
 Artifact paths stored relative to a file's folder are made absolute for every file but the
 first (whose folder readers already resolve against). SQLite attaches at most
 ``SQLITE_LIMIT_ATTACHED`` files (10 in common builds) besides the main one.
+
+The price: SQLite materialises a whole view whenever a query joins it (it cannot push a join's
+constraint into a UNION ALL), so the read commands combine each file's own answer instead
+(``queries.several``, with the figures).
 """
 
 from __future__ import annotations
