@@ -5,10 +5,11 @@ Each file answers with the same function as when it is alone (or its SQL half: t
 of ``timings``, the last runs of ``flaky``), and the answers are combined here. The other
 way, every file on one connection through TEMP views that UNION ALL their tables
 (``storage.several``, which ``sql`` uses), runs every query unchanged, but SQLite materialises
-a whole view whenever a query joins it (it cannot push a join's constraint into a UNION ALL):
-on two 1M-span files (``benchmarks/merge.py``) ``runs`` took 12 s through the views against
-0.2 s combined here, ``costs`` 128 s against 0.7 s, ``flaky`` 17 s, ``timings`` 7 s, and
-search could not use its FTS index at all.
+a whole view whenever a query joins it (it cannot push a join's constraint into a UNION ALL).
+Measured on two 1M-span files (``benchmarks/merge.py``, one run), seconds through the views
+against combined here: runs 12.3 / 0.29, costs 106 / 0.17, timings 9.2 / 2.1, flaky
+10.5 / 0.95; search through the views cannot use FTS at all (one file alone: runs 0.16,
+costs 0.06, timings 0.95, flaky 0.56).
 """
 
 from __future__ import annotations
