@@ -12,9 +12,8 @@ from otel_sqlite.cli.output import echo, render
 from otel_sqlite.cli.reading import open_db, open_each, pick, since_ns, since_option
 from otel_sqlite.queries import failures as failure_queries
 from otel_sqlite.queries import logs as log_queries
-from otel_sqlite.queries import outcomes
+from otel_sqlite.queries import outcomes, several
 from otel_sqlite.queries import runs as run_queries
-from otel_sqlite.queries import several
 from otel_sqlite.queries import steps as step_queries
 
 RUN_HELP = "RUN is latest, latest~N, or a trace-id prefix (4+ hex digits)."
