@@ -72,7 +72,7 @@ def _create_views(db: sqlite3.Connection, files: list[Path]) -> None:
         ]
         db.execute(f'CREATE TEMP VIEW "{table}" AS ' + " UNION ALL ".join(parts))
     fts = [(number, schema) for number, schema in enumerate(schemas)
-           if has_fts_in(db, schema)]
+           if _has_fts_in(db, schema)]
     if has_fts(db) and fts:
         db.execute(f"CREATE TEMP VIEW {_FTS} AS " + " UNION ALL ".join(
             f"SELECT rowid + {number << ID_SHIFT_BITS} AS rowid, text, {_FTS} AS {_FTS} "
@@ -84,7 +84,7 @@ def _create_views(db: sqlite3.Connection, files: list[Path]) -> None:
     db.execute("PRAGMA query_only = ON")
 
 
-def has_fts_in(db: sqlite3.Connection, schema: str) -> bool:
+def _has_fts_in(db: sqlite3.Connection, schema: str) -> bool:
     return db.execute(
         f"SELECT 1 FROM {schema}.sqlite_master WHERE type = 'table' AND name = '{_FTS}'"
     ).fetchone() is not None
