@@ -161,8 +161,8 @@ def merge(
                 result.sources += 1
             except OtelSqliteError as exc:
                 result.errors.append(str(exc))
-            except sqlite3.Error as exc:
-                result.errors.append(describe_error(source, exc))
+            except sqlite3.Error as exc:  # reading the source or writing the target
+                result.errors.append(f"cannot merge {source}: {describe_error(target, exc)}")
     finally:
         db.close()
     return result
