@@ -79,6 +79,27 @@ def iter_records(
         after_id = rows[-1][0]
 
 
+def trace_records(db: sqlite3.Connection, trace_ids: Sequence[str]) -> dict[str, list[SpanRecord]]:
+    """Every stored span of each trace, in start order (a trace missing from the database maps
+    to an empty list). Spans are found through the trace index, however far apart they were
+    written."""
+    found: dict[str, list[SpanRecord]] = {trace_id: [] for trace_id in trace_ids}
+    if not found:
+        return found
+    rows = db.execute(
+        f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?))",
+        (values.to_json(list(found)),),
+    ).fetchall()
+    rows.sort()
+    reader = _Reader(db)
+    for start in range(0, len(rows), DEFAULT_BATCH * 8):
+        for _, record in reader.records(rows[start:start + DEFAULT_BATCH * 8]):
+            found[record.trace_id].append(record)
+    for records in found.values():
+        records.sort(key=lambda record: (record.start_ns, record.span_id))
+    return found
+
+
 class _Reader:
     """Builds records for a batch of span rows; resources and scopes are read once each."""
 
@@ -88,18 +109,25 @@ class _Reader:
         self._scopes: dict[int | None, ScopeRecord] = {None: ScopeRecord()}
 
     def records(self, rows: list[tuple]) -> list[tuple[int, SpanRecord]]:
+        """Records of ``rows`` (span rows in id order). Their attributes, events and links are
+        read by id range when the ids are dense (an export's batch), else by the ids themselves
+        (a trace whose spans were written among other runs' spans)."""
         low, high = rows[0][0], rows[-1][0]
+        if high - low < 2 * len(rows):
+            which, params = "BETWEEN ? AND ?", (low, high)
+        else:
+            which, params = "IN (SELECT value FROM json_each(?))", (values.to_json(
+                [row[0] for row in rows]),)
         attributes: dict[int, dict] = {}
         for span, key, value, type_name in self.db.execute(
-            "SELECT span, key, value, type FROM attributes WHERE span BETWEEN ? AND ?",
-            (low, high),
+            f"SELECT span, key, value, type FROM attributes WHERE span {which}", params
         ):
             attributes.setdefault(span, {})[key] = values.decode(value, type_name)
         events: dict[int, list[EventRecord]] = {}
         for span, name, time_ns, attrs, dropped in self.db.execute(
             "SELECT span, name, time_ns, attributes, dropped_attributes_count FROM events "
-            "WHERE span BETWEEN ? AND ? ORDER BY id",
-            (low, high),
+            f"WHERE span {which} ORDER BY id",
+            params,
         ):
             events.setdefault(span, []).append(
                 EventRecord(name, time_ns, json.loads(attrs), dropped)
@@ -107,8 +135,8 @@ class _Reader:
         links: dict[int, list[LinkRecord]] = {}
         for span, trace_id, span_id, state, flags, attrs, dropped in self.db.execute(
             "SELECT span, trace_id, span_id, trace_state, flags, attributes, "
-            "dropped_attributes_count FROM links WHERE span BETWEEN ? AND ? ORDER BY id",
-            (low, high),
+            f"dropped_attributes_count FROM links WHERE span {which} ORDER BY id",
+            params,
         ):
             links.setdefault(span, []).append(
                 LinkRecord(trace_id, span_id, state, json.loads(attrs), flags, dropped)

@@ -50,6 +50,15 @@ class FileResponse:
 
 
 @dataclass(frozen=True)
+class JsonResponse:
+    """A JSON answer with its own status: routes that speak another API's error shape (Jaeger's)
+    answer their errors themselves."""
+
+    data: Any
+    status: int
+
+
+@dataclass(frozen=True)
 class Request:
     db: sqlite3.Connection
     db_path: Path
@@ -210,9 +219,13 @@ ROUTES: list[tuple[re.Pattern[str], Callable[[Request], Any]]] = [
 ]
 
 
-def handle(db: sqlite3.Connection, db_path: Path, path: str, query: Query) -> Any:
+Routes = list[tuple[re.Pattern[str], Callable[[Request], Any]]]
+
+
+def handle(db: sqlite3.Connection, db_path: Path, path: str, query: Query,
+           routes: Routes = ROUTES) -> Any:
     """The result of the route ``path`` names; NotFoundError when no route does."""
-    for pattern, handler in ROUTES:
+    for pattern, handler in routes:
         match = pattern.fullmatch(path)
         if match:
             return handler(Request(db, db_path, match, query))

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from otel_sqlite.errors import DatabaseError, NotFoundError, OtelSqliteError
-from otel_sqlite.ui import api
+from otel_sqlite.ui import api, jaeger
 from otel_sqlite.ui.pool import ReadOnlyPool
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ _CONTENT_TYPES = {
 # Paths of the single-page app; the page's script draws what the path names.
 PAGES = ("/", "/runs", "/search", "/costs", "/compare")
 RUN_PAGE_PREFIX = "/run/"
+# The UI's own JSON routes, then Jaeger's query API over the same database.
+ROUTES = api.ROUTES + jaeger.ROUTES
 
 
 def static_files() -> dict[str, tuple[bytes, str]]:
@@ -180,7 +182,7 @@ class UIRequestHandler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: dict[str, list[str]]) -> None:
         try:
             with self.server.pool.connection() as db:
-                result = api.handle(db, self.server.db_path, path, query)
+                result = api.handle(db, self.server.db_path, path, query, ROUTES)
         except NotFoundError as exc:
             self._send_json({"error": str(exc)}, HTTPStatus.NOT_FOUND)
         except api.OutsideFolderError as exc:
@@ -196,6 +198,8 @@ class UIRequestHandler(BaseHTTPRequestHandler):
         else:
             if isinstance(result, api.FileResponse):
                 self._send_file(result)
+            elif isinstance(result, api.JsonResponse):
+                self._send_json(result.data, HTTPStatus(result.status))
             else:
                 self._send_json(result)
 
