@@ -273,8 +273,26 @@ def test_v3_trace_parses_back_with_opentelemetry_proto_to_the_stored_spans(serve
         "attempt": 2}
 
 
+def test_v3_trace_summaries_count_spans_errors_and_services(server):
+    status, body = _get(server, "/api/v3/trace-summaries", **_v3_window(**{
+        "query.serviceName": "checkout", "query.searchDepth": 2}))
+    assert status == 200
+    assert body["summaries"] == [
+        {"traceId": HEALTH, "rootServiceName": "checkout", "rootOperationName": "GET /health",
+         "minStartTimeUnixNano": str(NOW + 2000 * MS),
+         "maxEndTimeUnixNano": str(NOW + 2005 * MS), "spanCount": 1,
+         "services": [{"name": "checkout", "spanCount": 1}]},
+        {"traceId": ORDER, "rootServiceName": "checkout", "rootOperationName": "POST /checkout",
+         "minStartTimeUnixNano": str(NOW), "maxEndTimeUnixNano": str(NOW + 1500 * MS),
+         "spanCount": 3, "errorSpanCount": 2,
+         "services": [{"name": "checkout", "spanCount": 2, "errorSpanCount": 1},
+                      {"name": "payments", "spanCount": 1, "errorSpanCount": 1}]},
+    ]
+
+
 @pytest.mark.parametrize(("path", "status", "message"), [
     ("/api/v3/traces?query.service_name=checkout", 400, "are required"),
+    ("/api/v3/trace-summaries?query.service_name=checkout", 400, "are required"),
     ("/api/v3/traces?" + urlencode(_v3_window(**{"query.start_time_min": "monday"})), 400,
      "malformed parameter query.start_time_min"),
     ("/api/v3/traces?" + urlencode(_v3_window(**{"query.attributes": "[1]"})), 400,

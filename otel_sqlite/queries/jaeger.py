@@ -162,6 +162,57 @@ def find_trace_ids(db: sqlite3.Connection, query: TraceQuery) -> list[str]:
     return list(found)
 
 
+@dataclass
+class TraceSummary:
+    """What a search result list shows of one trace, counted without reading its spans
+    whole: Jaeger v2's ``TraceSummary`` (a root is the earliest span without a parent; an
+    orphan names a parent the trace does not hold; a span in flight ends ``now_ns``)."""
+
+    trace_id: str
+    start_ns: int = 0
+    end_ns: int = 0
+    spans: int = 0
+    errors: int = 0
+    orphans: int = 0
+    root_service: str = ""
+    root_operation: str = ""
+    services: dict[str, list[int]] = field(default_factory=dict)  # name: [spans, errors]
+
+
+def trace_summaries(db: sqlite3.Connection, trace_ids: list[str],
+                    now_ns: int) -> list[TraceSummary]:
+    """Summaries of ``trace_ids`` in that order; traces with no stored span are left out."""
+    names = _resource_services(db)
+    found = {trace_id: TraceSummary(trace_id) for trace_id in trace_ids}
+    wanted = values.to_json(trace_ids)
+    for trace_id, resource, spans, errors, start, end, orphans in db.execute(
+        "SELECT s.trace_id, s.resource_id, count(*), sum(s.status_code = 'ERROR'), "
+        "min(s.start_ns), max(coalesce(s.end_ns, max(s.start_ns, ?))), "
+        "sum(s.parent_span_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM spans p "
+        "WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id)) "
+        "FROM spans s WHERE s.trace_id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2",
+        (now_ns, wanted),
+    ):
+        summary = found[trace_id]
+        first = summary.spans == 0
+        summary.start_ns = start if first else min(summary.start_ns, start)
+        summary.end_ns = end if first else max(summary.end_ns, end)
+        summary.spans += spans
+        summary.errors += errors
+        summary.orphans += orphans
+        service = summary.services.setdefault(names.get(resource, NO_SERVICE_NAME), [0, 0])
+        service[0] += spans
+        service[1] += errors
+    for trace_id, resource, name, _ in db.execute(
+        "SELECT trace_id, resource_id, name, min(start_ns) FROM spans "
+        "WHERE trace_id IN (SELECT value FROM json_each(?)) AND parent_span_id IS NULL "
+        "GROUP BY trace_id", (wanted,),
+    ):
+        found[trace_id].root_service = names.get(resource, NO_SERVICE_NAME)
+        found[trace_id].root_operation = name
+    return [summary for summary in found.values() if summary.spans]
+
+
 def dependencies(db: sqlite3.Connection, start_ns: int, end_ns: int) -> list[dict[str, Any]]:
     """Calls between services: a span whose parent belongs to another service counts as one
     call from the parent's service to its own, for spans starting in the window."""

@@ -32,6 +32,7 @@ from otel_sqlite.ui.jaeger_model import (
     envelope,
     error_envelope,
     otlp_traces,
+    summary_json,
     trace_json,
     v3_error,
 )
@@ -231,6 +232,16 @@ def v3_traces(request: Request) -> dict[str, Any]:
 
 
 @_v3
+def v3_trace_summaries(request: Request) -> dict[str, Any]:
+    """``/api/v3/trace-summaries?...`` (the parameters of ``/api/v3/traces``): what a result
+    list shows of each matching trace, without its spans."""
+    now_ns = time.time_ns()
+    found = queries.find_trace_ids(request.db, _v3_search(request, now_ns))
+    return {"summaries": [summary_json(summary) for summary in
+                          queries.trace_summaries(request.db, found, now_ns)]}
+
+
+@_v3
 def v3_trace(request: Request) -> dict[str, Any]:
     """``/api/v3/traces/{trace_id}``: one trace as OTLP/JSON."""
     trace_id = params.trace_id(request.arg("trace"))
@@ -252,5 +263,6 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
         (r"/api/v3/operations", v3_operations),
         (r"/api/v3/traces", v3_traces),
         (r"/api/v3/traces/(?P<trace>[^/]+)", v3_trace),
+        (r"/api/v3/trace-summaries", v3_trace_summaries),
     )
 ]

@@ -33,6 +33,7 @@ from otel_sqlite.queries.jaeger import (
     TAG_STATUS_CODE,
     TAG_STATUS_DESCRIPTION,
     TAG_TRACE_STATE,
+    TraceSummary,
 )
 from otel_sqlite.records import STATUS_ERROR, STATUS_OK, AttributeValue, SpanRecord
 from otel_sqlite.storage import values
@@ -179,6 +180,27 @@ def trace_json(trace_id: str, records: Sequence[SpanRecord], now_ns: int) -> dic
             span["flags"] = record.trace_flags
         spans.append(span)
     return {"traceID": trace_id, "spans": spans, "processes": process_json, "warnings": None}
+
+
+def summary_json(summary: TraceSummary) -> dict[str, Any]:
+    """A ``TraceSummary`` as Jaeger's gateway writes it: 64-bit times as strings, zero counts
+    left out."""
+    shown: dict[str, Any] = {
+        "traceId": summary.trace_id,
+        "rootServiceName": summary.root_service,
+        "rootOperationName": summary.root_operation,
+        "minStartTimeUnixNano": str(summary.start_ns),
+        "maxEndTimeUnixNano": str(summary.end_ns),
+        "spanCount": summary.spans,
+        "errorSpanCount": summary.errors,
+        "orphanSpanCount": summary.orphans,
+        "services": [{"name": name, "spanCount": spans, "errorSpanCount": errors}
+                     for name, (spans, errors) in sorted(summary.services.items())],
+    }
+    for service in shown["services"]:
+        if not service["errorSpanCount"]:
+            del service["errorSpanCount"]
+    return {key: value for key, value in shown.items() if value not in (0, "")}
 
 
 def otlp_traces(records: Sequence[SpanRecord], now_ns: int) -> dict[str, Any]:
