@@ -4,6 +4,7 @@ to draw a 10,000-span waterfall. Prints the median milliseconds of each.
     python benchmarks/ui.py                  # the 1M-span database of benchmarks/queries.py
     python benchmarks/ui.py --scale 0.1      # a tenth of it, for a quick look
     python benchmarks/ui.py --no-browser     # API only
+    python benchmarks/ui.py --only jaeger    # Jaeger's query API only
 
 The big database is built (or reused) exactly as ``benchmarks/queries.py`` does. The 10k-span
 run is written through ``Store.write`` into a database of its own: a root, 50 features of 10
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -138,6 +140,58 @@ def write_big_run(db: Path) -> str:
     return trace
 
 
+def bench_jaeger(db: Path, folder: Path, repeat: int) -> None:
+    """Jaeger's query API: searches on the big database, then one 10k-span trace fetched
+    whole from a database of its own (the run ``write_big_run`` writes)."""
+    reader = connect_readonly(db)
+    service, = reader.execute("SELECT service_name FROM resources LIMIT 1").fetchone()
+    reader.close()
+    end = time.time_ns()
+    window = urllib.parse.urlencode({
+        "query.serviceName": service, "query.searchDepth": 20,
+        "query.startTimeMin": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end / 1e9 - 172_800)),
+        "query.startTimeMax": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end / 1e9))})
+    search = f"/api/traces?service={service}&limit=20"
+    cases = [
+        ("services", "/api/services", API_BAR_MS),
+        ("operations of a service", f"/api/services/{service}/operations", API_BAR_MS),
+        ("search: 20 traces, last 2 days", search, API_BAR_MS),
+        ("search: + tags error=true, last 7 days",
+         search + "&lookback=7d&tags=" + urllib.parse.quote('{"error":"true"}'), API_BAR_MS),
+        ("search: + minDuration=50s, all time", search + "&start=0&minDuration=50s",
+         API_BAR_MS),
+        ("v3 search: 20 traces as OTLP", "/api/v3/traces?" + window, API_BAR_MS),
+        ("v3 trace summaries: 20 traces", "/api/v3/trace-summaries?" + window, API_BAR_MS),
+        ("dependencies (last day)", "/api/dependencies", API_BAR_MS),
+    ]
+    server = _serving(db)
+    base = server.url.rstrip("/")
+    print(f"{'Jaeger API request':40} {'median ms':>10} {'bar ms':>7}")
+    try:
+        started = time.perf_counter()
+        _get(base + cases[1][1])
+        first_ms = (time.perf_counter() - started) * 1000
+        print(f"{'operations (first call: one scan)':40} {first_ms:10.1f}")
+        for name, path, bar in cases:
+            ms = _median_ms(lambda path=path: _get(base + path), repeat)
+            print(f"{name:40} {ms:10.1f} {bar:7d}{'  OVER' if ms > bar else ''}", flush=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    big = folder / "jaeger-10k.db"
+    trace = write_big_run(big)
+    server = _serving(big)
+    try:
+        for name, path in (("trace of 10,051 spans (Jaeger JSON)", f"/api/traces/{trace}"),
+                           ("trace of 10,051 spans (v3 OTLP/JSON)", f"/api/v3/traces/{trace}")):
+            ms = _median_ms(lambda path=path: _get(server.url.rstrip("/") + path), repeat)
+            print(f"{name:40} {ms:10.1f} {WATERFALL_BAR_MS:7d}"
+                  f"{'  OVER' if ms > WATERFALL_BAR_MS else ''}", flush=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def bench_waterfall(folder: Path, chromium: str, repeat: int) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -191,13 +245,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--only", choices=("api", "jaeger", "waterfall"),
+                        help="Measure one part only")
     args = parser.parse_args()
     queries_benchmark = QUERIES_BENCHMARK
     path = args.db or Path(tempfile.gettempdir()) / f"otel-sqlite-bench-{args.scale:g}.db"
     if not path.exists():
         queries_benchmark.build(path, args.scale)
-    bench_api(path, args.repeat, queries_benchmark.RARE)
-    if not args.no_browser:
+    if args.only in (None, "api"):
+        bench_api(path, args.repeat, queries_benchmark.RARE)
+    if args.only in (None, "jaeger"):
+        with tempfile.TemporaryDirectory() as folder:
+            bench_jaeger(path, Path(folder), args.repeat)
+    if not args.no_browser and args.only in (None, "waterfall"):
         if not Path(args.chromium).exists():
             print(f"no Chromium at {args.chromium}: waterfall not measured", file=sys.stderr)
             return
