@@ -77,8 +77,6 @@ def bench_api(db: Path, repeat: int, rare: str) -> None:
     spans, = reader.execute("SELECT count(*) FROM spans").fetchone()
     reader.close()
     print(f"database: {spans:,} spans, {runs:,} runs")
-    server = _serving(db)
-    base = server.url.rstrip("/")
     cases = [
         ("runs list (first page of 25)", "/api/runs?limit=25", API_BAR_MS),
         (f"runs list (page at offset {runs - 25:,})", f"/api/runs?limit=25&offset={runs - 25}",
@@ -92,8 +90,21 @@ def bench_api(db: Path, repeat: int, rare: str) -> None:
         ("search compiling (common)", "/api/search?q=compiling", API_BAR_MS),
         ("costs by model", "/api/costs?by=model", 2000),
     ]
-    print(f"{'API request':40} {'median ms':>10} {'bar ms':>7}")
+    _time_requests(db, "API request", cases, repeat)
+
+
+def _time_requests(db: Path, title: str, cases: list[tuple[str, str, int]], repeat: int,
+                   cold: str | None = None) -> None:
+    """Serve ``db`` and print the median milliseconds of each ``(name, path, bar)``; with
+    ``cold``, first the time of the very first request of the first case, under that name."""
+    server = _serving(db)
+    base = server.url.rstrip("/")
+    print(f"{title:40} {'median ms':>10} {'bar ms':>7}")
     try:
+        if cold:
+            started = time.perf_counter()
+            _get(base + cases[0][1])
+            print(f"{cold:40} {(time.perf_counter() - started) * 1000:10.1f}")
         for name, path, bar in cases:
             ms = _median_ms(lambda path=path: _get(base + path), repeat)
             print(f"{name:40} {ms:10.1f} {bar:7d}{'  OVER' if ms > bar else ''}", flush=True)
@@ -153,8 +164,8 @@ def bench_jaeger(db: Path, folder: Path, repeat: int) -> None:
         "query.startTimeMax": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end / 1e9))})
     search = f"/api/traces?service={service}&limit=20"
     cases = [
-        ("services", "/api/services", API_BAR_MS),
         ("operations of a service", f"/api/services/{service}/operations", API_BAR_MS),
+        ("services", "/api/services", API_BAR_MS),
         ("search: 20 traces, last 2 days", search, API_BAR_MS),
         ("search: + tags error=true, last 7 days",
          search + "&lookback=7d&tags=" + urllib.parse.quote('{"error":"true"}'), API_BAR_MS),
@@ -164,32 +175,14 @@ def bench_jaeger(db: Path, folder: Path, repeat: int) -> None:
         ("v3 trace summaries: 20 traces", "/api/v3/trace-summaries?" + window, API_BAR_MS),
         ("dependencies (last day)", "/api/dependencies", API_BAR_MS),
     ]
-    server = _serving(db)
-    base = server.url.rstrip("/")
-    print(f"{'Jaeger API request':40} {'median ms':>10} {'bar ms':>7}")
-    try:
-        started = time.perf_counter()
-        _get(base + cases[1][1])
-        first_ms = (time.perf_counter() - started) * 1000
-        print(f"{'operations (first call: one scan)':40} {first_ms:10.1f}")
-        for name, path, bar in cases:
-            ms = _median_ms(lambda path=path: _get(base + path), repeat)
-            print(f"{name:40} {ms:10.1f} {bar:7d}{'  OVER' if ms > bar else ''}", flush=True)
-    finally:
-        server.shutdown()
-        server.server_close()
+    _time_requests(db, "Jaeger API request", cases, repeat,
+                   cold="operations (first call: one scan)")
     big = folder / "jaeger-10k.db"
     trace = write_big_run(big)
-    server = _serving(big)
-    try:
-        for name, path in (("trace of 10,051 spans (Jaeger JSON)", f"/api/traces/{trace}"),
-                           ("trace of 10,051 spans (v3 OTLP/JSON)", f"/api/v3/traces/{trace}")):
-            ms = _median_ms(lambda path=path: _get(server.url.rstrip("/") + path), repeat)
-            print(f"{name:40} {ms:10.1f} {WATERFALL_BAR_MS:7d}"
-                  f"{'  OVER' if ms > WATERFALL_BAR_MS else ''}", flush=True)
-    finally:
-        server.shutdown()
-        server.server_close()
+    _time_requests(big, "Jaeger API, one big trace", [
+        ("trace of 10,051 spans (Jaeger JSON)", f"/api/traces/{trace}", WATERFALL_BAR_MS),
+        ("trace of 10,051 spans (v3 OTLP/JSON)", f"/api/v3/traces/{trace}", WATERFALL_BAR_MS),
+    ], repeat)
 
 
 def bench_waterfall(folder: Path, chromium: str, repeat: int) -> None:

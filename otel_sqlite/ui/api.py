@@ -201,25 +201,27 @@ def flaky(request: Request) -> dict[str, Any]:
                                  name=request.text("name"))}
 
 
-_HEX_ID = "[0-9a-fA-F]+"
-ROUTES: list[tuple[re.Pattern[str], Callable[[Request], Any]]] = [
-    (re.compile(pattern), handler)
-    for pattern, handler in (
-        (r"/api/runs", runs),
-        (r"/api/runs/(?P<run>[^/]+)", run),
-        (r"/api/runs/(?P<run>[^/]+)/spans", run_spans),
-        (rf"/api/spans/(?P<trace>{_HEX_ID})/(?P<span>{_HEX_ID})", span),
-        (r"/api/artifacts/(?P<artifact>[0-9]{1,18})", artifact_page),
-        (r"/api/artifacts/(?P<artifact>[0-9]{1,18})/raw", artifact_raw),
-        (r"/api/search", search),
-        (r"/api/costs", costs),
-        (r"/api/diff", diff),
-        (r"/api/flaky", flaky),
-    )
-]
-
-
 Routes = list[tuple[re.Pattern[str], Callable[[Request], Any]]]
+
+
+def routes(*table: tuple[str, Callable[[Request], Any]]) -> Routes:
+    """A route table: each path pattern (matched whole) compiled, with its handler."""
+    return [(re.compile(pattern), handler) for pattern, handler in table]
+
+
+_HEX_ID = "[0-9a-fA-F]+"
+ROUTES = routes(
+    (r"/api/runs", runs),
+    (r"/api/runs/(?P<run>[^/]+)", run),
+    (r"/api/runs/(?P<run>[^/]+)/spans", run_spans),
+    (rf"/api/spans/(?P<trace>{_HEX_ID})/(?P<span>{_HEX_ID})", span),
+    (r"/api/artifacts/(?P<artifact>[0-9]{1,18})", artifact_page),
+    (r"/api/artifacts/(?P<artifact>[0-9]{1,18})/raw", artifact_raw),
+    (r"/api/search", search),
+    (r"/api/costs", costs),
+    (r"/api/diff", diff),
+    (r"/api/flaky", flaky),
+)
 
 
 def handle(db: sqlite3.Connection, db_path: Path, path: str, query: Query,

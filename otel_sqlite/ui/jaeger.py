@@ -16,7 +16,6 @@ API's own error shape; an unknown trace is 404.
 from __future__ import annotations
 
 import functools
-import re
 import time
 from collections.abc import Callable
 from http import HTTPStatus
@@ -27,7 +26,7 @@ from otel_sqlite.queries import jaeger as queries
 from otel_sqlite.queries.records import trace_records
 from otel_sqlite.records import SPAN_KINDS
 from otel_sqlite.ui import jaeger_params as params
-from otel_sqlite.ui.api import JsonResponse, Request
+from otel_sqlite.ui.api import JsonResponse, Request, routes
 from otel_sqlite.ui.jaeger_model import (
     envelope,
     error_envelope,
@@ -250,19 +249,16 @@ def v3_trace(request: Request) -> dict[str, Any]:
     return _v3_result(_traces_of(request, [trace_id]), time.time_ns())
 
 
-ROUTES: list[tuple[re.Pattern[str], Handler]] = [
-    (re.compile(pattern), handler)
-    for pattern, handler in (
-        (r"/api/services", services),
-        (r"/api/services/(?P<service>[^/]+)/operations", service_operations),
-        (r"/api/operations", operations),
-        (r"/api/traces", traces),
-        (r"/api/traces/(?P<trace>[^/]+)", trace),
-        (r"/api/dependencies", dependencies),
-        (r"/api/v3/services", v3_services),
-        (r"/api/v3/operations", v3_operations),
-        (r"/api/v3/traces", v3_traces),
-        (r"/api/v3/traces/(?P<trace>[^/]+)", v3_trace),
-        (r"/api/v3/trace-summaries", v3_trace_summaries),
-    )
-]
+ROUTES = routes(
+    (r"/api/services", services),
+    (r"/api/services/(?P<service>[^/]+)/operations", service_operations),
+    (r"/api/operations", operations),
+    (r"/api/traces", traces),
+    (r"/api/traces/(?P<trace>[^/]+)", trace),
+    (r"/api/dependencies", dependencies),
+    (r"/api/v3/services", v3_services),
+    (r"/api/v3/operations", v3_operations),
+    (r"/api/v3/traces", v3_traces),
+    (r"/api/v3/traces/(?P<trace>[^/]+)", v3_trace),
+    (r"/api/v3/trace-summaries", v3_trace_summaries),
+)
