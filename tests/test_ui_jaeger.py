@@ -350,3 +350,40 @@ def test_jaegers_answers_are_json(server):
     status, headers, body = request(server.url + "api/services")
     assert status == 200 and headers["Content-Type"].startswith("application/json")
     assert json.loads(body)["data"]
+
+
+def test_operations_written_while_serving_appear(tmp_path):
+    db = tmp_path / "live.db"
+    store = Store(db)
+    store.write([SpanRecord("1" * 32, "1" * 16, "build", NOW, NOW + MS, resource=CHECKOUT)])
+    with running(db) as server:
+        assert _get(server, "/api/services/checkout/operations")[1]["data"] == ["build"]
+        store.write([SpanRecord("2" * 32, "2" * 16, "deploy", NOW, NOW + MS, kind="client",
+                                resource=CHECKOUT)])
+        assert _get(server, "/api/services/checkout/operations")[1]["data"] == [
+            "build", "deploy"]
+        assert _get(server, "/api/operations", service="checkout", spanKind="client")[1][
+            "data"] == [{"name": "deploy", "spanKind": "client"}]
+    store.close()
+
+
+def test_a_summary_counts_spans_whose_parent_was_never_stored(tmp_path):
+    db = tmp_path / "orphans.db"
+    store = Store(db)
+    store.write([
+        SpanRecord("3" * 32, "3" * 16, "suite", NOW, NOW + 10 * MS, resource=CHECKOUT),
+        SpanRecord("3" * 32, "4" * 16, "lost step", NOW + MS, NOW + 2 * MS, "5" * 16,
+                   resource=CHECKOUT),
+    ])
+    store.close()
+    with running(db) as server:
+        _, body = _get(server, "/api/v3/trace-summaries", **_v3_window())
+    summary, = body["summaries"]
+    assert (summary["spanCount"], summary["orphanSpanCount"], summary["rootOperationName"]) == (
+        2, 1, "suite")
+
+
+def test_jaegers_routes_keep_the_uis_loopback_guard(server):
+    status, _, body = request(server.url + "api/services",
+                              headers={"Host": "host.docker.internal:8787"})
+    assert status == 403 and b"Host" in body
