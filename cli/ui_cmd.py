@@ -18,7 +18,8 @@ from otel_sqlite.storage.paths import resolve_db_path
               help="Port to listen on (0: any free port).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the UI in a browser.")
 def ui(db: str | None, host: str, port: int, open_browser: bool) -> None:
-    """Browse runs, waterfalls, logs, search hits and costs in a web page (read-only)."""
+    """Browse runs, waterfalls, logs, search hits and costs in a web page, and answer Jaeger's
+    query API for Grafana (read-only)."""
     from otel_sqlite.storage.schema import connect_readonly
     from otel_sqlite.ui.server import UIServer, serve
 
