@@ -6,11 +6,12 @@ data source and Jaeger's UI call.
   internal JSON API, answered in its ``{"data", "total", "limit", "offset", "errors"}``
   envelope with spans in its UI model.
 - ``/api/v3/services``, ``/api/v3/operations``, ``/api/v3/traces``,
-  ``/api/v3/traces/{trace_id}``: Jaeger v2's HTTP API, traces as OTLP/JSON in
-  ``{"result": ...}``.
+  ``/api/v3/traces/{trace_id}``, ``/api/v3/trace-summaries``: Jaeger v2's HTTP API, traces
+  as OTLP/JSON in ``{"result": ...}``.
 
 Read-only like every UI route, on the UI's loopback rules. Bad parameters are 400 in each
-API's own error shape; an unknown trace is 404.
+API's own error shape; an unknown trace is 404; a database that cannot be read now is the
+server's 503, as for every route.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from otel_sqlite.errors import NotFoundError, OtelSqliteError
+from otel_sqlite.errors import DatabaseError, NotFoundError, OtelSqliteError
 from otel_sqlite.queries import jaeger as queries
 from otel_sqlite.queries.records import trace_records
 from otel_sqlite.records import SPAN_KINDS
@@ -57,6 +58,8 @@ def _answering(error_body: Callable[[int, str], dict[str, Any]]) -> Callable[[Ha
         def answer(request: Request) -> Any:
             try:
                 return handler(request)
+            except DatabaseError:
+                raise
             except NotFoundError as exc:
                 return JsonResponse(error_body(HTTPStatus.NOT_FOUND, str(exc)),
                                     HTTPStatus.NOT_FOUND)
@@ -210,7 +213,7 @@ def _v3_search(request: Request, now_ns: int) -> queries.TraceQuery:
         limit=min(limit or DEFAULT_TRACES, MAX_TRACES),
         service=params.first(query, "query.serviceName", "query.service_name")[0],
         operation=params.first(query, "query.operationName", "query.operation_name")[0],
-        tags=params.tags(query, "query.attribute", "query.attributes"),
+        tags=params.tags(query, "query.attributes", pairs_name=None),
         duration_min_ns=params.duration_ns(query, "query.durationMin", "query.duration_min"),
         duration_max_ns=params.duration_ns(query, "query.durationMax", "query.duration_max"),
     )

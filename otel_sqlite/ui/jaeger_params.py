@@ -124,10 +124,10 @@ def rfc3339_ns(query: Query, *names: str) -> int | None:
     return (seconds - offset) * 10**9 + fraction
 
 
-def tags(query: Query, pairs_name: str = "tag", json_name: str = "tags") -> dict[str, str]:
+def tags(query: Query, json_name: str = "tags", pairs_name: str | None = "tag") -> dict[str, str]:
     """Search tags from ``tag=key:value`` pairs and ``tags={"key": "value"}`` objects."""
     found: dict[str, str] = {}
-    for pair in query.get(pairs_name, ()):
+    for pair in query.get(pairs_name, ()) if pairs_name else ():
         key, colon, value = pair.partition(":")
         if not colon:
             raise ParamError(
