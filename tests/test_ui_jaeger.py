@@ -383,6 +383,20 @@ def test_a_summary_counts_spans_whose_parent_was_never_stored(tmp_path):
         2, 1, "suite")
 
 
+def test_a_span_whose_parent_is_not_stored_says_so_as_jaeger_does(tmp_path):
+    db = tmp_path / "orphan.db"
+    store = Store(db)
+    store.write([SpanRecord("6" * 32, "6" * 16, "exec make", NOW, NOW + MS, "7" * 16,
+                            resource=CHECKOUT)])
+    store.close()
+    with running(db) as server:
+        _, body = _get(server, f"/api/traces/{'6' * 32}")
+    span, = body["data"][0]["spans"]
+    assert span["references"][0]["spanID"] == "7" * 16
+    assert span["warnings"] == [
+        f"invalid parent span IDs={'7' * 16}; skipping clock skew adjustment"]
+
+
 def test_jaegers_routes_keep_the_uis_loopback_guard(server):
     status, _, body = request(server.url + "api/services",
                               headers={"Host": "host.docker.internal:8787"})

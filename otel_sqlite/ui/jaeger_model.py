@@ -42,6 +42,8 @@ IN_FLIGHT_WARNING = (
     "span still in flight: no end recorded yet, so its duration is the time so far "
     "(until this answer)"
 )
+# What Jaeger's clock-skew adjuster says of a span whose parent is not in the trace.
+MISSING_PARENT_WARNING = "invalid parent span IDs={}; skipping clock skew adjustment"
 # Where Jaeger keeps a span's warnings in OTLP (``jptrace.WarningsAttribute``).
 WARNINGS_ATTRIBUTE = "@jaeger@warnings"
 # A link carrying this attribute with "child_of" is a CHILD_OF reference (OpenTracing).
@@ -138,10 +140,10 @@ def _logs(record: SpanRecord) -> list[dict[str, Any]]:
     return logs
 
 
-def _end_ns(record: SpanRecord, now_ns: int) -> tuple[int, list[str] | None]:
+def _end_ns(record: SpanRecord, now_ns: int) -> tuple[int, list[str]]:
     if record.end_ns is None:
         return max(now_ns, record.start_ns), [IN_FLIGHT_WARNING]
-    return record.end_ns, None
+    return record.end_ns, []
 
 
 def _process(record: SpanRecord) -> dict[str, Any]:
@@ -158,12 +160,15 @@ def trace_json(trace_id: str, records: Sequence[SpanRecord], now_ns: int) -> dic
     processes: dict[str, str] = {}
     process_json: dict[str, dict[str, Any]] = {}
     spans = []
+    present = {record.span_id for record in records}
     for record in records:
         key = values.to_json([sorted(record.resource.attributes.items())])
         if key not in processes:
             processes[key] = f"p{len(processes) + 1}"
             process_json[processes[key]] = _process(record)
         end_ns, warnings = _end_ns(record, now_ns)
+        if record.parent_span_id and record.parent_span_id not in present:
+            warnings.append(MISSING_PARENT_WARNING.format(record.parent_span_id))
         span = {
             "traceID": record.trace_id,
             "spanID": record.span_id,
@@ -174,7 +179,7 @@ def trace_json(trace_id: str, records: Sequence[SpanRecord], now_ns: int) -> dic
             "tags": _span_tags(record),
             "logs": _logs(record),
             "processID": processes[key],
-            "warnings": warnings,
+            "warnings": warnings or None,
         }
         if record.trace_flags:
             span["flags"] = record.trace_flags
