@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+from interop_support import IN_FLIGHT, rich_database
 from ui_support import get_json, request, running
 
 from otel_sqlite.otlp.codec import request_from_dict, request_to_records
@@ -401,3 +406,38 @@ def test_jaegers_routes_keep_the_uis_loopback_guard(server):
     status, _, body = request(server.url + "api/services",
                               headers={"Host": "host.docker.internal:8787"})
     assert status == 403 and b"Host" in body
+
+
+def test_spans_the_sdk_exported_come_back_through_the_ui_command(tmp_path):
+    """End to end: the OTel SDK writes through our exporter, ``otel-sqlite ui`` serves the file,
+    and both APIs give back every stored trace (the killed command with a warning)."""
+    db = rich_database(tmp_path / "rich.db")
+    reader = connect_readonly(db)
+    traces = [trace for trace, in reader.execute("SELECT DISTINCT trace_id FROM spans")]
+    stored = trace_records(reader, traces)
+    reader.close()
+    command = shutil.which("otel-sqlite", path=str(Path(sys.executable).parent))
+    process = subprocess.Popen([command, "ui", "--db", str(db), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().split(" at ")[1].split()[0].rstrip("/")
+
+        def fetch(path: str) -> dict:
+            with urllib.request.urlopen(url + path, timeout=10) as response:
+                return json.load(response)
+
+        assert fetch("/api/services")["data"] == ["OTLPResourceNoServiceName", "interop-test"]
+        for trace in traces:
+            jaeger, = fetch(f"/api/traces/{trace}")["data"]
+            assert sorted(s["spanID"] for s in jaeger["spans"]) == sorted(
+                r.span_id for r in stored[trace])
+            parsed = request_to_records(request_from_dict(fetch(f"/api/v3/traces/{trace}")[
+                "result"]))
+            if trace == IN_FLIGHT.trace_id:
+                assert jaeger["spans"][0]["warnings"] == [IN_FLIGHT_WARNING]
+                continue
+            assert sorted(parsed, key=lambda r: r.span_id) == sorted(
+                stored[trace], key=lambda r: r.span_id)
+    finally:
+        process.terminate()
+        process.wait(10)
