@@ -112,7 +112,7 @@ def rfc3339_ns(query: Query, *names: str) -> int | None:
     try:
         if match is None:
             raise ValueError
-        seconds = timegm(datetime.fromisoformat(match.group(1)).timetuple())
+        seconds = timegm(datetime.fromisoformat(match.group(1).upper()).timetuple())
     except ValueError:
         raise ParamError(
             f"malformed parameter {name}: {text!r} is not an RFC 3339 time "
