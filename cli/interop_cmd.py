@@ -19,7 +19,7 @@ from otel_sqlite.queries.resolve import resolve_run
 from otel_sqlite.storage.paths import resolve_db_path
 
 if TYPE_CHECKING:
-    from otel_sqlite.otlp.receiver import OtlpServer
+    from otel_sqlite.otlp.receivers import Receivers
     from otel_sqlite.ui.server import UIServer
 
 
@@ -173,78 +173,99 @@ def push(runs: tuple[str, ...], endpoint: str | None, headers: dict, since: str 
         click.echo(f"warning: {result.cursor_error}", err=True)
 
 
-def _start_ui(path: Path, host: str, port: int, receiver_server: OtlpServer) -> UIServer:
+def _start_ui(path: Path, host: str, port: int) -> UIServer:
     """The web UI over the same database, on its own port and thread (``serve --ui``)."""
     import threading
 
     from otel_sqlite.ui.server import UIServer
 
-    try:
-        ui_server = UIServer(path, host, port)
-    except OSError as exc:
-        receiver_server.stop()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    ui_server = UIServer(path, host, port)
     threading.Thread(target=ui_server.serve_forever, daemon=True).start()
-    click.echo(f"web UI on {ui_server.url}", err=True)
     return ui_server
+
+
+def _start_lines(path: Path, receivers: Receivers, ui_server: UIServer | None) -> list[str]:
+    """Where everything listens and the OTEL_* settings that point an SDK at it."""
+    lines = [f"otel-sqlite serve: receiving spans into {path}",
+             f"  OTLP/HTTP  {receivers.http.url}"]
+    settings = [("http/protobuf", receivers.http.url.removesuffix("/v1/traces"))]
+    if receivers.grpc is not None:
+        lines.append(f"  OTLP/gRPC  {receivers.grpc.endpoint}")
+        settings.insert(0, ("grpc", receivers.grpc.endpoint))
+    if ui_server is not None:
+        lines.append(f"  web UI     {ui_server.url}")
+    lines.append("point an OTel SDK at it with:")
+    lines += [f"  OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_PROTOCOL={protocol} "
+              f"OTEL_EXPORTER_OTLP_ENDPOINT={endpoint}" for protocol, endpoint in settings]
+    return [*lines, "Ctrl-C to stop"]
 
 
 @click.command(name="serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback exposes the database.")
 @click.option("--port", type=click.IntRange(0, 65535), default=4318, show_default=True,
-              help="Port (0 picks a free one, printed at start).")
+              help="OTLP/HTTP port (0 picks a free one, printed at start).")
+@click.option("--grpc-port", type=click.IntRange(0, 65535), default=4317, show_default=True,
+              help="OTLP/gRPC port (0 picks a free one, printed at start).")
+@click.option("--no-grpc", is_flag=True, help="Serve OTLP/HTTP only.")
 @click.option("--max-body-bytes", type=click.IntRange(1), default=None,
-              help="Largest request body accepted, as sent (default 16 MiB).")
+              help="Largest request accepted, as sent (default 16 MiB; gRPC: see the next).")
 @click.option("--max-decompressed-bytes", type=click.IntRange(1), default=None,
-              help="Largest request body accepted once decompressed (default 64 MiB).")
-@click.option("--ui", "ui_port", type=click.IntRange(0, 65535), default=None,
-              help="Also serve the web UI (read-only) on this port, in the same process.")
+              help="Largest request accepted once decompressed (default 64 MiB); also the "
+                   "gRPC message limit.")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Let browser pages from ORIGIN (e.g. http://localhost:3000, or *) post "
+                   "spans over HTTP; repeatable. Without it, no CORS headers.")
+@click.option("--ui", "with_ui", is_flag=True,
+              help="Also serve the web UI and Jaeger's query API (read-only), same process.")
+@click.option("--ui-port", type=click.IntRange(0, 65535), default=8787, show_default=True,
+              help="Port of the UI with --ui (0 picks a free one).")
 @db_option
-def serve(host: str, port: int, max_body_bytes: int | None,
-          max_decompressed_bytes: int | None, ui_port: int | None, db: str | None) -> None:
-    """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON) into the database.
+def serve(host: str, port: int, grpc_port: int, no_grpc: bool, max_body_bytes: int | None,
+          max_decompressed_bytes: int | None, cors_origins: tuple[str, ...], with_ui: bool,
+          ui_port: int, db: str | None) -> None:
+    """Receive OTLP traces over gRPC and HTTP (protobuf or JSON) into the database.
 
-    Point any OTel SDK at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:PORT. Ctrl-C or
-    SIGTERM stores the requests under way and exits.
+    Any OTel SDK or Collector can send to it: the lines printed at start say how. A success
+    answer means the spans are committed. Ctrl-C or SIGTERM stores the requests under way
+    and exits.
     """
-    from otel_sqlite.otlp import receiver
+    from otel_sqlite.otlp import ingest
+    from otel_sqlite.otlp.receivers import Receivers
     from otel_sqlite.storage.store import Store
 
-    limits = receiver.Limits(
-        max_body_bytes or receiver.MAX_BODY_BYTES,
-        max_decompressed_bytes or receiver.MAX_DECOMPRESSED_BYTES,
+    limits = ingest.Limits(
+        max_body_bytes or ingest.MAX_BODY_BYTES,
+        max_decompressed_bytes or ingest.MAX_DECOMPRESSED_BYTES,
     )
     path = resolve_db_path(db)
     store = Store(path)
     try:
-        server = receiver.OtlpServer((host, port), store, limits)
+        receivers = Receivers(store, host, port, None if no_grpc else grpc_port, limits,
+                              cors_origins)
     except OSError as exc:
         store.close()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-
-    ui_server = _start_ui(path, host, ui_port, server) if ui_port is not None else None
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror}" if exc.strerror else str(exc)
+        ) from None
+    try:
+        ui_server = _start_ui(path, host, ui_port) if with_ui else None
+    except OSError as exc:
+        receivers.stop()
+        raise click.ClickException(f"cannot listen on {host}:{ui_port}: {exc.strerror}") from None
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    click.echo(f"listening on {server.url} (db {path}); Ctrl-C to stop", err=True)
+    click.echo("\n".join(_start_lines(path, receivers, ui_server)), err=True)
     try:
-        server.serve_forever()
+        receivers.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         if ui_server is not None:
             ui_server.shutdown()
             ui_server.server_close()
-        server.stop()
-    stats = server.stats
-    click.echo(
-        f"stopped: {stats.spans} spans stored from {stats.requests} requests"
-        + (f" ({stats.spans / stats.busy_seconds:,.0f} spans/s while busy)"
-           if stats.busy_seconds else "")
-        + (f"; {stats.rejected} spans rejected" if stats.rejected else "")
-        + (f"; {stats.failed_requests} requests failed" if stats.failed_requests else ""),
-        err=True,
-    )
+        receivers.stop()
+    click.echo(f"stopped: {receivers.ingest.stats.summary()}", err=True)

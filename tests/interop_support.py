@@ -45,26 +45,43 @@ def env(**extra: str) -> dict[str, str]:
     return {**base, **extra}
 
 
-@contextmanager
-def serving(db: Path, *args: str) -> Iterator[tuple[subprocess.Popen, str]]:
-    """``otel-sqlite serve`` on a free loopback port; yields the process and its traces URL.
+def read_start_lines(process: subprocess.Popen) -> dict[str, str]:
+    """What ``serve`` printed at start, up to its "Ctrl-C" line: endpoint by name
+    ("OTLP/HTTP", "OTLP/gRPC", "web UI"), and "settings" (the OTEL_* lines)."""
+    said: dict[str, str] = {"settings": ""}
+    text = ""
+    while (line := process.stderr.readline()) and not line.startswith("Ctrl-C"):
+        text += line
+        if match := re.match(r"  (OTLP/HTTP|OTLP/gRPC|web UI)\s+(\S+)", line):
+            said[match[1]] = match[2]
+        elif "OTEL_" in line:
+            said["settings"] += line
+    assert line, f"serve did not start: {text}{process.stderr.read()}"
+    return said
 
-    The server is stopped with SIGTERM at the end, and must exit cleanly.
-    """
+
+@contextmanager
+def served(db: Path, *args: str) -> Iterator[tuple[subprocess.Popen, dict[str, str]]]:
+    """``otel-sqlite serve`` on free loopback ports (HTTP and gRPC); yields the process and
+    its start lines (``read_start_lines``). Stopped with SIGTERM at the end: it must exit 0."""
     process = subprocess.Popen(
-        [OTEL_SQLITE, "serve", "--port", "0", "--db", str(db), *args],
+        [OTEL_SQLITE, "serve", "--port", "0", "--grpc-port", "0", "--db", str(db), *args],
         stderr=subprocess.PIPE, text=True, env=env(),
     )
     try:
-        line = process.stderr.readline()
-        match = re.search(r"listening on (http://\S+)", line)
-        assert match, f"serve did not start: {line}{process.stderr.read()}"
-        yield process, match[1]
+        yield process, read_start_lines(process)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        process.wait(timeout=30)
     assert process.returncode == 0, process.stderr.read()
+
+
+@contextmanager
+def serving(db: Path, *args: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``served``, yielding the OTLP/HTTP traces URL."""
+    with served(db, *args) as (process, said):
+        yield process, said["OTLP/HTTP"]
 
 
 def provider(exporter, resource: dict | None = None) -> TracerProvider:  # noqa: ANN001

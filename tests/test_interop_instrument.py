@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from interop_support import BIN, env, serving, snapshot
+from interop_support import BIN, env, served, serving, snapshot
 
 APP = """
 from opentelemetry import trace
@@ -61,13 +61,14 @@ def test_sqlite_and_otlp_fan_out_to_both(tmp_path):
 
 
 def test_the_harness_api_fans_out_by_the_same_variable(tmp_path):
-    with serving(tmp_path / "served.db") as (_, url):
+    # No OTEL_EXPORTER_OTLP_PROTOCOL: the SDK's default, gRPC, to serve's gRPC port.
+    with served(tmp_path / "served.db") as (_, said):
         (tmp_path / "suite.py").write_text(HARNESS)
         result = subprocess.run(
             [sys.executable, str(tmp_path / "suite.py")], capture_output=True, text=True,
             timeout=60, env=env(OTEL_TRACES_EXPORTER="sqlite,otlp",
                                 OTEL_SQLITE_DB=str(tmp_path / "suite.db"),
-                                OTEL_EXPORTER_OTLP_ENDPOINT=url.removesuffix("/v1/traces")),
+                                OTEL_EXPORTER_OTLP_ENDPOINT=said["OTLP/gRPC"]),
         )
     assert result.returncode == 0, result.stderr
     expected = [("build", "nightly", "suite"), ("nightly", None, "suite")]

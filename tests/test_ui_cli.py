@@ -97,18 +97,20 @@ def test_the_page_preloads_every_script_module():
 
 
 def test_serve_with_ui_receives_spans_and_shows_them_in_one_process(tmp_path):
+    from interop_support import read_start_lines
+
     from otel_sqlite.otlp import codec
     from otel_sqlite.records import SpanRecord
 
     db = tmp_path / "served.db"
     process = subprocess.Popen(
-        [OTEL_SQLITE, "serve", "--port", "0", "--ui", "0", "--db", str(db)],
+        [OTEL_SQLITE, "serve", "--port", "0", "--grpc-port", "0", "--ui", "--ui-port", "0",
+         "--db", str(db)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        said = process.stderr.readline() + process.stderr.readline()
-        receiver = said.split("listening on ")[1].split()[0]
-        ui = said.split("web UI on ")[1].split()[0]
+        said = read_start_lines(process)
+        receiver, ui = said["OTLP/HTTP"], said["web UI"]
         body = codec.records_to_request(
             [SpanRecord("ab" * 16, "cd" * 8, "via-otlp", 10, 20)]).SerializeToString()
         posted = urllib.request.Request(receiver, data=body,

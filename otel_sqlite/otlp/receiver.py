@@ -1,17 +1,17 @@
-"""An OTLP/HTTP trace receiver (``POST /v1/traces``) that stores spans through ``Store.write``.
+"""The OTLP/HTTP trace receiver (``POST /v1/traces``) of ``serve``.
 
-Any language's OTel SDK can then write into the same database as our own exporter. The
-request logic (``ingest``) is a function of body and headers, independent of the HTTP server;
-``OtlpHandler`` adds the routes and ``OtlpServer`` the threads, limits and a clean stop.
-Another handler (a UI's pages) can subclass ``OtlpHandler`` and add its own GET routes.
+What real exporters send, per the OTLP/HTTP spec: HTTP/1.1 with keep-alive, bodies framed by
+Content-Length or ``Transfer-Encoding: chunked`` (the Node.js exporters), gzip or deflate,
+``application/x-protobuf`` or ``application/json``. This module only frames and answers:
+what a body means and whether it is stored is ``ingest.Ingest``'s, shared with gRPC.
 
-Status codes follow the OTLP/HTTP spec: 200 with an ``ExportTraceServiceResponse`` (with
-``partial_success`` when some spans were rejected), 400 for a body that does not decode, 413
-above the size limits (compressed and decompressed), 415 for other media types or encodings,
-405 for other methods on ``/v1/traces``, 404 for other paths, 503 (retryable) when the
-database cannot take the write. Error bodies are a ``google.rpc.Status``.
-Not supported: chunked request bodies (411; OTLP exporters send a Content-Length), TLS,
-and the metrics and logs signals (404).
+Answers, in the request's own encoding: 200 with an ``ExportTraceServiceResponse``
+(``partial_success`` names spans rejected), 400 for a body that does not decode, 413 above
+the limits (a chunked body is counted as it arrives; decompression stops at its limit), 415
+for other media types or encodings, 429 (too much under way) or 503 (database busy or
+failing) with ``Retry-After``, 405 for other methods on ``/v1/traces``, 404 for other paths.
+Error bodies are a ``google.rpc.Status``. CORS headers only for origins given to the server.
+Not supported: TLS, HTTP/2, and the metrics and logs signals (404).
 """
 
 from __future__ import annotations
@@ -19,42 +19,37 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
-import zlib
-from dataclasses import dataclass
+from collections.abc import Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from google.protobuf.message import Message
 
-from otel_sqlite.errors import DatabaseError, OtlpError
 from otel_sqlite.otlp import codec
-from otel_sqlite.storage.store import Store
+from otel_sqlite.otlp.ingest import ENCODINGS, RETRY_AFTER_S, Ingest, Outcome, TooLarge, Verdict
 
 logger = logging.getLogger(__name__)
 
 TRACES_PATH = "/v1/traces"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
-# Limits on one request: its body as sent, and once decompressed (a zip bomb stops here).
-MAX_BODY_BYTES = 16 * 1024 * 1024
-MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
-# An oversized body up to this size is read and discarded, so the client sees the 413
-# instead of a reset connection; a larger one closes the connection at once.
+# An unwanted body up to this size is read and discarded after the answer, so the client
+# sees the 413 instead of a reset connection; past it the connection is closed.
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
-# An idle keep-alive connection is closed after this long.
+# An idle keep-alive connection (or a stalled body) is closed after this long.
 IDLE_TIMEOUT_S = 30
-RETRY_AFTER_S = 2
 _CHUNK = 64 * 1024
+_MAX_LINE = 4096
 _PROTOBUF_TYPES = (codec.MEDIA_PROTOBUF, "application/protobuf")
-_ENCODINGS = ("", "identity", "gzip", "deflate")
-
-
-@dataclass(frozen=True)
-class Limits:
-    body_bytes: int = MAX_BODY_BYTES
-    decompressed_bytes: int = MAX_DECOMPRESSED_BYTES
+_STATUS = {
+    Verdict.STORED: HTTPStatus.OK,
+    Verdict.MALFORMED: HTTPStatus.BAD_REQUEST,
+    Verdict.TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    Verdict.BUSY: HTTPStatus.TOO_MANY_REQUESTS,
+    Verdict.UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+_CORS_HEADERS = "Content-Type, Content-Encoding"
 
 
 class Reply(NamedTuple):
@@ -64,27 +59,8 @@ class Reply(NamedTuple):
     headers: dict[str, str]
 
 
-class _TooLarge(Exception):
+class _BadFraming(Exception):
     pass
-
-
-class Stats:
-    """What a receiver has taken in so far, for its closing summary."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = self.spans = self.rejected = self.failed_requests = 0
-        # Time spent decoding and storing: spans / busy_seconds is what the receiver can take.
-        self.busy_seconds = 0.0
-
-    def add(self, spans: int = 0, rejected: int = 0, failed: bool = False,
-            seconds: float = 0.0) -> None:
-        with self._lock:
-            self.requests += 1
-            self.spans += spans
-            self.rejected += rejected
-            self.failed_requests += int(failed)
-            self.busy_seconds += seconds
 
 
 def media_type(header: str | None) -> str:
@@ -97,81 +73,59 @@ def _reply(status: HTTPStatus, message: Message, as_json: bool, **headers: str) 
 
 
 def _error(status: HTTPStatus, message: str, as_json: bool, **headers: str) -> Reply:
-    return _reply(status, codec.error_status(message, status >= 500), as_json, **headers)
+    return _reply(status, codec.error_status(message, status >= 500 or status == 429), as_json,
+                  **headers)
 
 
-def decompress(body: bytes, encoding: str, limit: int) -> bytes:
-    """``body`` decoded per Content-Encoding, inflated in bounded steps: never past ``limit``."""
-    if encoding in ("", "identity"):
-        if len(body) > limit:
-            raise _TooLarge
-        return body
-    inflater = zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib header, detected
-    out = bytearray()
-    data = body
-    try:
-        while data:
-            out += inflater.decompress(data, limit + 1 - len(out))
-            if len(out) > limit:
-                raise _TooLarge
-            data = inflater.unconsumed_tail
-        out += inflater.flush()
-    except zlib.error as exc:
-        raise OtlpError(f"malformed {encoding} body: {exc}") from None
-    if len(out) > limit:
-        raise _TooLarge
-    if not inflater.eof:
-        raise OtlpError(f"truncated {encoding} body")
-    return bytes(out)
+def outcome_reply(outcome: Outcome, as_json: bool) -> Reply:
+    """The HTTP answer to an ingest outcome: the OTLP/HTTP spec's status for each."""
+    status = _STATUS[outcome.verdict]
+    if outcome.verdict is Verdict.STORED:
+        return _reply(status, outcome.response(), as_json)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if outcome.retryable else {}
+    return _error(status, outcome.message, as_json, **headers)
 
 
-def ingest(
-    store: Store, body: bytes, content_type: str | None, content_encoding: str | None = None,
-    limits: Limits = Limits(), stats: Stats | None = None,
-) -> Reply:
-    """Decode one OTLP/HTTP export request, store its spans, and say what to answer."""
-    kind = media_type(content_type)
-    encoding = (content_encoding or "").strip().lower()
-    is_json = kind == codec.MEDIA_JSON
-    if kind not in (*_PROTOBUF_TYPES, codec.MEDIA_JSON):
-        return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                      f"unsupported media type {kind!r}: send application/x-protobuf or "
-                      "application/json", False)
-    if encoding not in _ENCODINGS:
-        return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                      f"unsupported content encoding {encoding!r}: send gzip or none", is_json)
-    started = time.perf_counter()
-    try:
-        payload = decompress(body, encoding, limits.decompressed_bytes)
-        request = codec.parse_json(payload) if is_json else codec.parse_protobuf(payload)
-        rejected: list[str] = []
-        records = codec.request_to_records(request, rejected)
-    except _TooLarge:
-        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                      f"request body decompresses to more than {limits.decompressed_bytes} bytes",
-                      is_json)
-    except OtlpError as exc:
-        if stats:
-            stats.add(failed=True)
-        return _error(HTTPStatus.BAD_REQUEST, str(exc), is_json)
-    try:
-        stored = store.write(records)
-    except DatabaseError as exc:
-        logger.warning("otel-sqlite serve: could not store %d span(s): %s", len(records), exc)
-        if stats:
-            stats.add(failed=True)
-        return _error(HTTPStatus.SERVICE_UNAVAILABLE, str(exc), is_json,
-                      **{"Retry-After": str(RETRY_AFTER_S)})
-    if stats:
-        stats.add(spans=stored, rejected=len(rejected), seconds=time.perf_counter() - started)
-    return _reply(HTTPStatus.OK, codec.response(rejected), is_json)
+def read_chunked(rfile: BinaryIO, limit: int) -> bytes:
+    """A ``Transfer-Encoding: chunked`` body (RFC 9112 7.1), counted as it arrives.
+
+    Raises TooLarge as soon as the chunks so far pass ``limit`` (an endless body stops
+    there), _BadFraming for anything that is not chunked framing.
+    """
+    body = bytearray()
+    while True:
+        line = rfile.readline(_MAX_LINE + 1)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _BadFraming(f"bad chunk size line {line[:40]!r}") from None
+        if size < 0 or not line.endswith(b"\n"):
+            raise _BadFraming(f"bad chunk size line {line[:40]!r}")
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise TooLarge
+        chunk = rfile.read(size)
+        if len(chunk) < size:
+            raise _BadFraming("request body ended early")
+        body += chunk
+        if rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise _BadFraming("chunk not followed by CRLF")
+    for _ in range(100):  # trailer fields, ignored
+        line = rfile.readline(_MAX_LINE + 1)
+        if line in (b"\r\n", b"\n"):
+            return bytes(body)
+        if not line.endswith(b"\n"):
+            break
+    raise _BadFraming("bad or endless chunked trailer")
 
 
 class OtlpHandler(BaseHTTPRequestHandler):
-    """Routes ``/v1/traces``; subclass and extend ``do_GET`` to serve more from one process."""
+    """One client connection: ``POST /v1/traces`` requests until it closes or idles out."""
 
     server: OtlpServer
     protocol_version = "HTTP/1.1"  # keep-alive: exporters reuse their connection
+    server_version = "otel-sqlite"
     timeout = IDLE_TIMEOUT_S
 
     def setup(self) -> None:
@@ -185,72 +139,140 @@ class OtlpHandler(BaseHTTPRequestHandler):
     def _path(self) -> str:
         return self.path.split("?", 1)[0]
 
+    def _is_json(self) -> bool:
+        return media_type(self.headers.get("Content-Type")) == codec.MEDIA_JSON
+
     def send_reply(self, reply: Reply) -> None:
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
+        for name, value in {**reply.headers, **self._cors()}.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(reply.body)
 
+    def _cors(self) -> dict[str, str]:
+        """Access-Control-* headers for an origin the user allowed (``--cors-origin``)."""
+        origin = self.headers.get("Origin")
+        allowed = self.server.cors_origins
+        if not origin or not (origin in allowed or "*" in allowed):
+            return {}
+        return {"Access-Control-Allow-Origin": "*" if "*" in allowed else origin,
+                "Vary": "Origin"}
+
     def _read_body(self) -> bytes | Reply:
-        is_json = media_type(self.headers.get("Content-Type")) == codec.MEDIA_JSON
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            self.close_connection = True
-            return _error(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length; chunked request "
-                          "bodies are not supported", is_json)
+        limit = self.server.ingest.limits.body_bytes
+        is_json = self._is_json()
+        transfer = [c.strip() for c in (self.headers.get("Transfer-Encoding") or "").lower()
+                    .split(",") if c.strip()]
         try:
+            if transfer:
+                # A body framed two ways is a smuggling attempt or a broken proxy: answer,
+                # then close, so nothing after it is read as a request.
+                if self.headers.get("Content-Length") is not None:
+                    self.close_connection = True
+                if transfer != ["chunked"]:
+                    self.close_connection = True
+                    return _error(HTTPStatus.NOT_IMPLEMENTED, f"transfer coding "
+                                  f"{', '.join(transfer)!r} not supported: send chunked or a "
+                                  "Content-Length", is_json)
+                return read_chunked(self.rfile, limit)
             length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError
+        except TooLarge:
+            return self._too_large(f"chunked request body is over the {limit}-byte limit",
+                                   is_json, None)
+        except _BadFraming as exc:
+            self.close_connection = True
+            return _error(HTTPStatus.BAD_REQUEST, str(exc), is_json)
         except ValueError:
-            length = -1
-        if length < 0:
             self.close_connection = True
             return _error(HTTPStatus.BAD_REQUEST, "invalid Content-Length", is_json)
-        limit = self.server.limits.body_bytes
         if length > limit:
-            self._discard(length)
-            return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                          f"request body of {length} bytes is over the {limit}-byte limit",
-                          is_json)
+            return self._too_large(f"request body of {length} bytes is over the {limit}-byte "
+                                   "limit", is_json, length)
         body = self.rfile.read(length)
         if len(body) < length:
             self.close_connection = True
             return _error(HTTPStatus.BAD_REQUEST, "request body ended early", is_json)
         return body
 
-    def _discard(self, length: int) -> None:
-        """Read an unwanted body so the client gets our answer, or hang up if it is huge."""
+    def _too_large(self, message: str, is_json: bool, length: int | None) -> Reply:
         self.close_connection = True
-        if length > MAX_DRAIN_BYTES:
-            return
-        while length > 0 and (chunk := self.rfile.read(min(_CHUNK, length))):
-            length -= len(chunk)
+        self._drain_after = MAX_DRAIN_BYTES if length is None else length
+        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message, is_json)
+
+    def _drain(self, length: int) -> None:
+        """Read (and drop) what the client still sends of a refused body, so it gets our
+        answer instead of a reset; give up past ``MAX_DRAIN_BYTES``."""
+        length = min(length, MAX_DRAIN_BYTES)
+        try:
+            while length > 0 and (chunk := self.rfile.read1(min(_CHUNK, length))):
+                length -= len(chunk)
+        except OSError:
+            pass
+
+    def handle_one_request(self) -> None:
+        self._drain_after = 0
+        super().handle_one_request()
+        if self._drain_after:
+            self._drain(self._drain_after)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         if self._path() != TRACES_PATH:
-            self._discard(int(self.headers.get("Content-Length") or 0))
-            self.send_reply(_error(HTTPStatus.NOT_FOUND, f"no such path {self._path()!r}; "
-                                   f"traces go to {TRACES_PATH}", False))
+            self._refuse_body(HTTPStatus.NOT_FOUND, f"no such path {self._path()!r}; "
+                              f"traces go to {TRACES_PATH}")
+            return
+        kind = media_type(self.headers.get("Content-Type"))
+        encoding = (self.headers.get("Content-Encoding") or "").strip().lower()
+        if kind not in (*_PROTOBUF_TYPES, codec.MEDIA_JSON):
+            self._refuse_body(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                              f"unsupported media type {kind!r}: send application/x-protobuf "
+                              "or application/json")
+            return
+        if encoding not in ENCODINGS:
+            self._refuse_body(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                              f"unsupported content encoding {encoding!r}: send gzip, deflate "
+                              "or none")
             return
         body = self._read_body()
         if isinstance(body, Reply):
             self.send_reply(body)
             return
-        self.send_reply(ingest(
-            self.server.store, body, self.headers.get("Content-Type"),
-            self.headers.get("Content-Encoding"), self.server.limits, self.server.stats,
-        ))
+        is_json = kind == codec.MEDIA_JSON
+        self.send_reply(outcome_reply(self.server.ingest.export(body, is_json, encoding),
+                                      is_json))
+
+    def _refuse_body(self, status: HTTPStatus, message: str) -> None:
+        """Answer before reading the body; the connection closes after the body is drained."""
+        self.close_connection = True
+        try:
+            self._drain_after = int(self.headers.get("Content-Length") or MAX_DRAIN_BYTES)
+        except ValueError:
+            self._drain_after = 0
+        self.send_reply(_error(status, message, self._is_json()))
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        """The CORS preflight of a browser SDK; the Access-Control-* headers come only for
+        origins the user allowed, so other pages' browsers refuse to send."""
+        headers = {"Allow": "POST, OPTIONS"}
+        if self._cors():
+            headers.update({
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers":
+                    self.headers.get("Access-Control-Request-Headers") or _CORS_HEADERS,
+                "Access-Control-Max-Age": "7200",
+            })
+        self.send_reply(Reply(HTTPStatus.NO_CONTENT, "text/plain", b"", headers))
 
     def _not_allowed(self) -> None:
         if self._path() == TRACES_PATH:
-            self.send_reply(_error(HTTPStatus.METHOD_NOT_ALLOWED, "use POST", False,
-                                   Allow="POST"))
+            self._refuse_body(HTTPStatus.METHOD_NOT_ALLOWED, "use POST")
         else:
-            self.send_reply(_error(HTTPStatus.NOT_FOUND, f"no such path {self._path()!r}",
-                                   False))
+            self._refuse_body(HTTPStatus.NOT_FOUND, f"no such path {self._path()!r}")
 
     do_GET = do_PUT = do_DELETE = do_PATCH = _not_allowed  # noqa: N815
 
@@ -263,29 +285,29 @@ class OtlpServer(ThreadingHTTPServer):
 
     daemon_threads = False  # server_close() joins request threads: a stop loses no span
 
-    def __init__(
-        self, address: tuple[str, int], store: Store, limits: Limits = Limits(),
-        handler: type[OtlpHandler] = OtlpHandler,
-    ) -> None:
-        self.store = store
-        self.limits = limits
-        self.stats = Stats()
+    def __init__(self, address: tuple[str, int], ingest: Ingest,
+                 cors_origins: Iterable[str] = ()) -> None:
+        self.ingest = ingest
+        self.cors_origins = frozenset(cors_origins)
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(address, handler)
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, OtlpHandler)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}{TRACES_PATH}"
+        shown = f"[{host}]" if ":" in str(host) else host
+        return f"http://{shown}:{port}{TRACES_PATH}"
 
     def track(self, connection: socket.socket, open_: bool) -> None:
         with self._connections_lock:
             (self._connections.add if open_ else self._connections.discard)(connection)
 
     def stop(self) -> None:
-        """Close the listening socket, end idle keep-alive connections, wait for requests
-        under way to be stored, and close the store."""
+        """Close the listening socket, end idle keep-alive connections, and wait for the
+        requests under way to be stored and answered."""
         with self._connections_lock:
             for connection in self._connections:
                 try:
@@ -293,4 +315,3 @@ class OtlpServer(ThreadingHTTPServer):
                 except OSError:
                     pass
         self.server_close()
-        self.store.close()

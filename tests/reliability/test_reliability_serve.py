@@ -26,11 +26,11 @@ SPANS_PER_REQUEST = 50
 
 def _serve(db: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [cli_path(), "serve", "--port", "0", "--db", str(db)],
+        [cli_path(), "serve", "--port", "0", "--no-grpc", "--db", str(db)],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
-    line = process.stderr.readline()
-    match = re.search(r"listening on (http://\S+)", line)
+    line = process.stderr.readline() + process.stderr.readline()
+    match = re.search(r"OTLP/HTTP\s+(http://\S+)", line)
     assert match, line
     return process, match.group(1)
 
