@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
+import socket
 import subprocess
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import replace
 
 import pytest
@@ -50,6 +53,12 @@ def post(url: str, body: bytes, content_type: str = codec.MEDIA_PROTOBUF,
 
 def one_span_request(name: str = "posted", span_id: str = "b7ad6b7169203331"):
     return codec.records_to_request([SpanRecord(TRACE, span_id, name, 10, 20)])
+
+
+HUGE = one_span_request()
+HUGE.resource_spans[0].scope_spans[0].spans[0].attributes.add(key="huge").value.string_value = (
+    "x" * 200_000
+)
 
 
 @pytest.fixture
@@ -117,14 +126,19 @@ def test_spans_with_bad_ids_get_partial_success_and_the_rest_are_stored(server):
         (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]}',
          codec.MEDIA_JSON, {}, 400),
         (b"not gzip at all", codec.MEDIA_PROTOBUF, {"Content-Encoding": "gzip"}, 400),
+        (gzip.compress(one_span_request().SerializeToString())[:-8], codec.MEDIA_PROTOBUF,
+         {"Content-Encoding": "gzip"}, 400),
+        (gzip.compress(one_span_request().SerializeToString()) + b"junk", codec.MEDIA_PROTOBUF,
+         {"Content-Encoding": "gzip"}, 400),
+        (HUGE.SerializeToString(), codec.MEDIA_PROTOBUF, {}, 413),
         (b"{}", "text/plain", {}, 415),
         (b"{}", codec.MEDIA_JSON, {"Content-Encoding": "br"}, 415),
         (b"\x00" * 30000, codec.MEDIA_PROTOBUF, {}, 413),
         (gzip.compress(b"\x00" * 10_000_000), codec.MEDIA_PROTOBUF,
          {"Content-Encoding": "gzip"}, 413),
     ],
-    ids=["bad-protobuf", "bad-json", "bad-id", "bad-gzip", "text-plain", "brotli",
-         "over-body-limit", "zip-bomb"],
+    ids=["bad-protobuf", "bad-json", "bad-id", "bad-gzip", "truncated-gzip", "gzip-then-junk",
+         "huge-attribute", "text-plain", "brotli", "over-body-limit", "zip-bomb"],
 )
 def test_bad_requests_get_their_status_and_the_server_stays_up(
     server, body, content_type, headers, status
@@ -163,3 +177,124 @@ def test_a_busy_port_is_one_clean_error(tmp_path):
                                 env=env(), timeout=20)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: cannot listen on 127.0.0.1:")
+
+
+def test_json_takes_the_otlp_mapping_enum_names_and_int64_as_numbers(server):
+    url, db = server
+    body = {"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name",
+                                     "value": {"stringValue": "node-app"}}]},
+        "scopeSpans": [{"scope": {"name": "s"}, "spans": [{
+            "traceId": TRACE, "spanId": "b7ad6b7169203331", "parentSpanId": "00f067aa0ba902b7",
+            "name": "GET /", "kind": "SPAN_KIND_SERVER", "startTimeUnixNano": 1000,
+            "endTimeUnixNano": "2000", "status": {"code": "STATUS_CODE_ERROR", "message": "no"},
+            "attributes": [{"key": "n", "value": {"intValue": 7}},
+                           {"key": "big", "value": {"intValue": "9007199254740993"}}],
+        }]}],
+    }]}
+    status, _, _ = post(url, json.dumps(body).encode(), codec.MEDIA_JSON)
+    assert status == 200
+    [record] = stored(db)
+    assert (record.parent_span_id, record.kind, record.start_ns, record.end_ns) == (
+        "00f067aa0ba902b7", "server", 1000, 2000)
+    assert (record.status_code, record.status_message) == ("ERROR", "no")
+    assert record.attributes == {"n": 7, "big": 9007199254740993}
+    assert record.resource.attributes == {"service.name": "node-app"}
+
+
+def chunks(body: bytes, size: int = 100):
+    for start in range(0, len(body), size):
+        yield body[start:start + size]
+
+
+def test_chunked_bodies_and_keep_alive_on_one_connection(server):
+    url, db = server
+    address = url.removeprefix("http://").split("/")[0]
+    connection = http.client.HTTPConnection(address, timeout=10)
+    for n in range(3):
+        body = one_span_request(f"chunked {n}", f"{n + 1:016x}").SerializeToString()
+        connection.request("POST", "/v1/traces", chunks(body), encode_chunked=True,
+                           headers={"Content-Type": codec.MEDIA_PROTOBUF})
+        answer = connection.getresponse()
+        assert (answer.status, answer.read()) == (200, b"")
+        assert answer.getheader("Connection") != "close"
+    connection.close()
+    assert sorted(r.name for r in stored(db)) == ["chunked 0", "chunked 1", "chunked 2"]
+
+
+def test_every_member_of_a_multi_member_gzip_body_is_stored(server):
+    url, db = server
+    body = b"".join(gzip.compress(one_span_request(f"member {n}", f"{n + 1:016x}")
+                                  .SerializeToString()) for n in range(3))
+    assert post(url, body, **{"Content-Encoding": "gzip"})[0] == 200
+    assert sorted(r.name for r in stored(db)) == ["member 0", "member 1", "member 2"]
+
+
+def test_deflate_bodies_are_stored(server):
+    url, db = server
+    body = zlib.compress(one_span_request().SerializeToString())
+    assert post(url, body, **{"Content-Encoding": "deflate"})[0] == 200
+    assert len(stored(db)) == 1
+
+
+def test_an_endless_chunked_body_gets_413_once_over_the_limit(server):
+    url, db = server
+    host, port = url.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                           b"application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"1000\r\n" + b"\x00" * 0x1000 + b"\r\n"
+        answer = b""
+        for _ in range(1000):  # 4 MB, far past the 20 kB limit; the answer comes before
+            try:
+                connection.sendall(chunk)
+            except OSError:
+                break
+            connection.setblocking(False)
+            try:
+                answer += connection.recv(1000)
+            except BlockingIOError:
+                pass
+            connection.setblocking(True)
+            if answer:
+                break
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
+    assert stored(db) == []
+    assert post(url, one_span_request().SerializeToString())[0] == 200
+
+
+def test_cors_headers_only_for_the_origins_given(tmp_path):
+    origin = "http://localhost:3000"
+    with serving(tmp_path / "served.db", "--cors-origin", origin) as (_, url):
+        preflight = preflight_answer(url, origin)
+        assert preflight.status == 204
+        assert preflight.getheader("Access-Control-Allow-Origin") == origin
+        assert "POST" in preflight.getheader("Access-Control-Allow-Methods")
+        assert preflight.getheader("Access-Control-Allow-Headers") == "content-type"
+        refused = preflight_answer(url, "http://evil.example")
+        assert refused.getheader("Access-Control-Allow-Origin") is None
+        request = urllib.request.Request(
+            url, data=one_span_request().SerializeToString(),
+            headers={"Content-Type": codec.MEDIA_PROTOBUF, "Origin": origin})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.headers["Access-Control-Allow-Origin"] == origin
+
+
+def test_without_cors_origin_a_preflight_gets_no_cors_headers(server):
+    url, _ = server
+    answer = preflight_answer(url, "http://localhost:3000")
+    assert answer.status == 204
+    assert answer.getheader("Allow") == "POST, OPTIONS"
+    assert answer.getheader("Access-Control-Allow-Origin") is None
+
+
+def preflight_answer(url: str, origin: str) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection(url.removeprefix("http://").split("/")[0],
+                                            timeout=10)
+    connection.request("OPTIONS", "/v1/traces", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    answer = connection.getresponse()
+    answer.read()
+    connection.close()
+    return answer

@@ -1,5 +1,7 @@
 """``serve`` under abuse: killed mid-ingest it keeps every request it answered 200; bodies
-that lie about their length or are not UTF-8 get an error and the server keeps answering."""
+that lie about their length or are not UTF-8 get an error and the server keeps answering; a
+database that cannot take a batch now, or more than the pending budget, is a retryable answer
+with a delay (429/503 with Retry-After, gRPC UNAVAILABLE with RetryInfo), never a drop."""
 
 from __future__ import annotations
 
@@ -8,17 +10,29 @@ import random
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import grpc
+import pytest
+from google.rpc.error_details_pb2 import RetryInfo
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 from reliability_support import SOAK, cli_path, integrity, read_sql
 
 from otel_sqlite.otlp import codec
+from otel_sqlite.otlp.ingest import DEFAULT_LIMITS, Limits
+from otel_sqlite.otlp.receivers import Receivers
 from otel_sqlite.records import SpanRecord
+from otel_sqlite.storage import store as store_module
+from otel_sqlite.storage.store import Store
 
 KILLS = 30 if SOAK else 3
 SPANS_PER_REQUEST = 50
@@ -167,3 +181,106 @@ def test_bodies_with_invalid_utf8_are_refused_whole_and_the_server_stays_up(
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=30)
     assert read_sql(db, "SELECT DISTINCT trace_id FROM spans") == [(f"{3:032x}",)]
+
+
+@contextmanager
+def receivers_in_process(db: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[Receivers]:
+    """Both receivers in this process, on free loopback ports, serving from a thread."""
+    receivers = Receivers(Store(db), "127.0.0.1", 0, 0, limits)
+    thread = threading.Thread(target=receivers.serve_forever)
+    thread.start()
+    try:
+        yield receivers
+    finally:
+        receivers.http.shutdown()
+        thread.join()
+        receivers.stop()
+
+
+@contextmanager
+def locked(db: Path) -> Iterator[sqlite3.Connection]:
+    """Another writer holding the database's write lock until the block ends."""
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield other
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def _wait_for(condition, timeout: float = 20) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _answer(url: str, body: bytes) -> tuple[int, str | None]:
+    request = urllib.request.Request(url, data=body,
+                                     headers={"Content-Type": codec.MEDIA_PROTOBUF})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.headers["Retry-After"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Retry-After"]
+
+
+def test_a_database_locked_too_long_is_503_or_unavailable_with_a_retry_delay(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
+    db = tmp_path / "served.db"
+    with receivers_in_process(db) as receivers:
+        with locked(db):
+            assert _answer(receivers.http.url, _request(1)) == (503, "1")
+            with grpc.insecure_channel(receivers.grpc.endpoint.removeprefix("http://")) as chan:
+                with pytest.raises(grpc.RpcError) as refused:
+                    TraceServiceStub(chan).Export(
+                        ExportTraceServiceRequest.FromString(_request(2)), timeout=10)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+            retry = dict(refused.value.trailing_metadata())["google.rpc.retryinfo-bin"]
+            assert RetryInfo.FromString(retry).retry_delay.seconds == 1
+        assert _answer(receivers.http.url, _request(3))[0] == 200
+    assert read_sql(db, "SELECT DISTINCT trace_id FROM spans") == [(f"{4:032x}",)]
+
+
+def test_the_official_exporter_retries_after_503_and_every_span_lands(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
+    db = tmp_path / "served.db"
+    with receivers_in_process(db) as receivers:
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(
+            endpoint=receivers.http.url)))
+        with locked(db):
+            sender = threading.Thread(
+                target=lambda: provider.get_tracer("t").start_span("retried").end())
+            sender.start()
+            _wait_for(lambda: receivers.ingest.stats.failed_requests)
+        sender.join(timeout=30)
+        provider.shutdown()
+    assert read_sql(db, "SELECT name FROM spans") == [("retried",)]
+
+
+def test_more_than_the_pending_budget_is_429_while_the_first_request_waits(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 20_000)
+    db = tmp_path / "served.db"
+    with receivers_in_process(db, Limits(pending_bytes=1)) as receivers:
+        first: list[tuple[int, str | None]] = []
+        with locked(db):
+            waiting = threading.Thread(
+                target=lambda: first.append(_answer(receivers.http.url, _request(1))))
+            waiting.start()
+            _wait_for(lambda: receivers.ingest._pending)
+            assert _answer(receivers.http.url, _request(2)) == (429, "1")
+        waiting.join(timeout=30)
+    assert first == [(200, None)]
+    assert read_sql(db, "SELECT DISTINCT trace_id FROM spans") == [(f"{2:032x}",)]
