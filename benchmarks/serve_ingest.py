@@ -1,26 +1,34 @@
-"""OTLP ingest: the official OTLP/HTTP exporter in another process sending to ``serve``.
+"""OTLP ingest: the official OTLP exporters (HTTP and gRPC) in other processes sending to ``serve``.
 
-Prints spans/s for the same workload (8 attributes + 1 event per span, BatchSpanProcessor with
-otel-sqlite's queue settings) sent by one official ``OTLPSpanExporter`` process
-(a) to a null OTLP receiver that reads and discards each body (what one client can send),
-(b) to ``otel-sqlite serve`` (received and stored: the client waits for each 200, which
-comes after the transaction commits), and (c) into the in-process SQLiteSpanExporter. Then
-``push`` of the served database into a second ``serve`` (a second database), and
-``export otlp`` / ``import`` of it with the importer's peak memory.
+For each protocol, the same workload (8 attributes + 1 event per span, BatchSpanProcessor with
+otel-sqlite's queue settings) sent by one process with the official exporter
+(a) to a null receiver of that protocol that accepts and discards each request (what one
+client can send), and (b) to ``otel-sqlite serve`` (received and stored: the exporter waits
+for each answer, which comes after the transaction commits). The ratio b/a is the end-to-end
+cost of storing; serve's own ingest rate (decode + store, from its summary) is what it can
+take. The CPU seconds of client and server say how much of the ratio is the machine: on a
+shared 2-core box, a busy server takes CPU from the client it waits on.
 
-    python benchmarks/serve_ingest.py [--spans 10000] [--quick]
+Then four client processes at once (two HTTP, two gRPC) into one serve: total stored spans/s,
+and what serve refused (only ever 429/503 or UNAVAILABLE with a retry delay, never dropped).
+Then ``push`` of the served database into a second ``serve``, and ``export otlp`` / ``import``
+of it with the importer's peak memory.
+
+    python benchmarks/serve_ingest.py [--spans 20000] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import resource
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,7 +36,7 @@ from otel_sqlite.otlp.push import Sender, push
 
 BIN = Path(sys.executable).parent
 CLIENT = r"""
-import sys, time
+import resource, sys, time
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from otel_sqlite.sdk.provider import batch_processor
@@ -37,6 +45,9 @@ target, spans = sys.argv[1], int(sys.argv[2])
 if target == "sqlite":
     from otel_sqlite.exporter import SQLiteSpanExporter
     exporter = SQLiteSpanExporter(sys.argv[3])
+elif target.startswith("grpc:"):
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    exporter = OTLPSpanExporter(endpoint=target[5:], insecure=True)
 else:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     exporter = OTLPSpanExporter(endpoint=target)
@@ -71,7 +82,7 @@ print(spans / (time.perf_counter() - started), counting.count)
 """
 
 
-class _Null(BaseHTTPRequestHandler):
+class _NullHttp(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:  # noqa: N802
@@ -85,27 +96,76 @@ class _Null(BaseHTTPRequestHandler):
         pass
 
 
-def client(target: str, spans: int, *extra: str) -> tuple[float, int]:
+class NullReceivers:
+    """An OTLP/HTTP and an OTLP/gRPC endpoint that answer success and keep nothing."""
+
+    def __init__(self) -> None:
+        import grpc
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), _NullHttp)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        self.grpc.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+            "opentelemetry.proto.collector.trace.v1.TraceService",
+            {"Export": grpc.unary_unary_rpc_method_handler(lambda request, context: b"")},
+        ),))
+        self.grpc_port = self.grpc.add_insecure_port("127.0.0.1:0")
+        self.grpc.start()
+
+    def target(self, protocol: str) -> str:
+        if protocol == "grpc":
+            return f"grpc:127.0.0.1:{self.grpc_port}"
+        return f"http://127.0.0.1:{self.http.server_address[1]}/v1/traces"
+
+    def stop(self) -> None:
+        self.http.shutdown()
+        self.grpc.stop(None)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def client(target: str, spans: int, *extra: str) -> tuple[float, int, float]:
+    """Spans/s one client process sent, how many were accepted, and its CPU seconds."""
+    before = children_cpu()
     out = subprocess.run([sys.executable, "-c", CLIENT, target, str(spans), *extra],
                          capture_output=True, text=True, check=True).stdout.split()
-    return float(out[0]), int(out[1])
+    return float(out[0]), int(out[1]), children_cpu() - before
+
+
+def clients_at_once(targets: list[str], spans: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", CLIENT, target, str(spans)],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            for target in targets]
 
 
 class Serve:
     def __init__(self, db: Path) -> None:
         self.process = subprocess.Popen(
-            [str(BIN / "otel-sqlite"), "serve", "--port", "0", "--db", str(db)],
+            [str(BIN / "otel-sqlite"), "serve", "--port", "0", "--grpc-port", "0",
+             "--db", str(db)],
             stderr=subprocess.PIPE, text=True,
         )
-        self.url = re.search(r"(http://\S+)", self.process.stderr.readline())[1]
+        said = ""
+        while not (line := self.process.stderr.readline()).startswith("Ctrl-C"):
+            said += line
+        self.http = re.search(r"OTLP/HTTP\s+(\S+)", said)[1]
+        self.grpc = re.search(r"OTLP/gRPC\s+http://(\S+)", said)[1]
+        self.summary = ""
 
-    def stop(self) -> float:
-        """Stop it; return the spans/s it reported while busy decoding and storing."""
+    def target(self, protocol: str) -> str:
+        return f"grpc:{self.grpc}" if protocol == "grpc" else self.http
+
+    def stop(self) -> tuple[float, float]:
+        """Stop it; its ingest rate while busy (spans/s, from its summary), CPU seconds."""
+        before = children_cpu()
         self.process.terminate()
-        self.process.wait(timeout=30)
-        summary = self.process.stderr.read()
-        match = re.search(r"\(([\d,]+) spans/s while busy\)", summary)
-        return float(match[1].replace(",", "")) if match else 0.0
+        self.process.wait(timeout=60)
+        self.summary = self.process.stderr.read().strip()
+        match = re.search(r"\(([\d,]+) spans/s while busy\)", self.summary)
+        return (float(match[1].replace(",", "")) if match else 0.0), children_cpu() - before
 
 
 def count(db: Path) -> int:
@@ -132,31 +192,61 @@ def timed_cli(*args: str) -> tuple[float, float]:
     return float(out[-2]), int(out[-1]) / 1024
 
 
+def one_protocol(protocol: str, null: NullReceivers, folder: Path, spans: int) -> Path:
+    null_rate, null_sent, null_cpu = client(null.target(protocol), spans)
+    served_db = folder / f"served-{protocol}.db"
+    serve = Serve(served_db)
+    serve_rate, serve_sent, client_cpu = client(serve.target(protocol), spans)
+    capacity, serve_cpu = serve.stop()
+    stored = count(served_db)
+    print(f"{protocol}:")
+    print(f"  official exporter -> null receiver  {null_rate:>9,.0f} spans/s  "
+          f"(accepted {null_sent}; client CPU {null_cpu:.2f} s)")
+    print(f"  official exporter -> serve          {serve_rate:>9,.0f} spans/s  "
+          f"(accepted {serve_sent}, stored {stored}; client CPU {client_cpu:.2f} s, "
+          f"serve CPU {serve_cpu:.2f} s)")
+    print(f"  serve's own ingest while busy       {capacity:>9,.0f} spans/s  (decode + store)")
+    print(f"  serve / null receiver = {serve_rate / null_rate:.2f} end to end")
+    return served_db
+
+
+def four_clients(folder: Path, spans: int) -> None:
+    db = folder / "four.db"
+    serve = Serve(db)
+    started = time.perf_counter()
+    processes = clients_at_once(
+        [serve.target(p) for p in ("http", "grpc", "http", "grpc")], spans)
+    accepted = [int(process.communicate()[0].split()[1]) for process in processes]
+    seconds = time.perf_counter() - started
+    capacity, _ = serve.stop()
+    stored = count(db)
+    print(f"four clients at once (2 HTTP, 2 gRPC, {spans} spans each):")
+    print(f"  {stored / seconds:>9,.0f} spans/s stored in total ({stored} stored, accepted "
+          f"{accepted}); serve's ingest while busy {capacity:,.0f} spans/s")
+    print(f"  serve: {serve.summary.splitlines()[-1]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spans", type=int, default=10_000)
+    parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="3,000 spans")
     args = parser.parse_args()
     spans = 3_000 if args.quick else args.spans
+    print(f"{spans} spans, 8 attributes + 1 event each, BatchSpanProcessor with otel-sqlite's "
+          "queue settings, one sending process unless said")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        null = ThreadingHTTPServer(("127.0.0.1", 0), _Null)
-        threading.Thread(target=null.serve_forever, daemon=True).start()
-        null_rate, null_sent = client(f"http://127.0.0.1:{null.server_address[1]}/v1/traces",
-                                      spans)
-        null.shutdown()
+        null = NullReceivers()
+        served_db = one_protocol("http", null, folder, spans)
+        one_protocol("grpc", null, folder, spans)
+        null.stop()
+        four_clients(folder, spans // 4)
 
-        served_db = folder / "served.db"
-        serve = Serve(served_db)
-        serve_rate, serve_sent = client(serve.url, spans)
-        serve_capacity = serve.stop()
+        sqlite_rate, sqlite_sent, _ = client("sqlite", spans, str(folder / "direct.db"))
         stored = count(served_db)
-
-        sqlite_rate, sqlite_sent = client("sqlite", spans, str(folder / "direct.db"))
-
         second = Serve(folder / "pushed.db")
         started = time.perf_counter()
-        result = push(served_db, Sender(second.url))
+        result = push(served_db, Sender(second.http))
         push_seconds = time.perf_counter() - started
         second.stop()
         pushed = count(folder / "pushed.db")
@@ -173,24 +263,13 @@ def main() -> None:
         _, four_rss = timed_cli("import", "--db", str(folder / "imported.db"),
                                 str(folder / "four.jsonl"))
 
-    print(f"{spans} spans, 8 attributes + 1 event each, one sending process, "
-          f"BatchSpanProcessor with otel-sqlite's queue settings")
-    print(f"  official OTLP exporter -> null receiver  {null_rate:>9,.0f} spans/s  "
-          f"(accepted {null_sent})")
-    print(f"  official OTLP exporter -> serve          {serve_rate:>9,.0f} spans/s  "
-          f"(accepted {serve_sent}, stored {stored})")
-    print(f"  in-process SQLiteSpanExporter            {sqlite_rate:>9,.0f} spans/s  "
+    print(f"in-process SQLiteSpanExporter          {sqlite_rate:>9,.0f} spans/s  "
           f"(stored {sqlite_sent})")
-    print(f"  serve's own ingest rate while busy       {serve_capacity:>9,.0f} spans/s  "
-          "(decode + store, from its summary)")
-    print(f"  serve / null receiver = {serve_rate / null_rate:.2f} end to end (the exporter waits "
-          f"for each answer); serve's ingest rate / client's send rate = "
-          f"{serve_capacity / null_rate:.2f}")
-    print(f"  push served db -> second serve           {result.spans / push_seconds:>9,.0f} "
+    print(f"push served db -> second serve         {result.spans / push_seconds:>9,.0f} "
           f"spans/s  ({result.spans} sent in {result.batches} requests, {pushed} stored)")
-    print(f"  export otlp                              {stored / export_s:>9,.0f} spans/s  "
+    print(f"export otlp                            {stored / export_s:>9,.0f} spans/s  "
           f"({size_mb:.1f} MB of JSON lines)")
-    print(f"  import                                   {stored / import_s:>9,.0f} spans/s  "
+    print(f"import                                 {stored / import_s:>9,.0f} spans/s  "
           f"(peak RSS {import_rss:.0f} MiB; a file 4x as big: {four_rss:.0f} MiB)")
 
 

@@ -133,6 +133,13 @@ def test_a_span_with_a_bad_id_is_rejected_and_the_others_kept():
     assert len(rejected) == 1 and "span_id" in rejected[0]
 
 
+def test_an_all_zero_parent_span_id_means_a_root_span():
+    request = codec.records_to_request([SpanRecord("ab" * 16, "cd" * 8, "root", 10, 20)])
+    request.resource_spans[0].scope_spans[0].spans[0].parent_span_id = b"\x00" * 8
+    [record] = codec.request_to_records(request)
+    assert record.parent_span_id is None
+
+
 def test_the_sampled_flag_is_implied_when_a_sender_leaves_trace_flags_empty():
     request = codec.records_to_request([rich_record()])
     request.resource_spans[0].scope_spans[0].spans[0].flags = 0x100  # as the Python exporter

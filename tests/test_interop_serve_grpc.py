@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import gzip
 import socket
+import subprocess
+import sys
 from dataclasses import replace
 
 import grpc
 import pytest
 from grpc_wire import call, frame
-from interop_support import comparable, provider, record_rich_spans, served
+from interop_support import OTEL_SQLITE, comparable, env, provider, record_rich_spans, served
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
@@ -98,3 +100,34 @@ def test_http1_on_the_grpc_port_is_refused_and_the_server_stays_up(server):
     assert not answer.startswith(b"HTTP/1.1 200")
     assert call(endpoint, frame(one_span_request().SerializeToString()))["grpc-status"] == OK
     assert len(stored(db)) == 1
+
+
+def imported_modules(*argv: str, db) -> set[str]:  # noqa: ANN001
+    done = subprocess.run([sys.executable, "-X", "importtime", *argv], capture_output=True,
+                          text=True, timeout=60, env=env(OTEL_SQLITE_DB=str(db)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+
+
+EXPORTING = """
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from otel_sqlite.exporter import SQLiteSpanExporter
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(SQLiteSpanExporter()))
+provider.get_tracer("t").start_span("s").end()
+provider.shutdown()
+"""
+
+
+def test_grpc_is_imported_by_serve_only_not_by_exec_the_exporter_or_readers(tmp_path):
+    db = tmp_path / "t.db"
+    runs = [
+        imported_modules(OTEL_SQLITE, "exec", "--quiet", "--", "true", db=db),
+        imported_modules("-c", EXPORTING, db=db),
+        imported_modules(OTEL_SQLITE, "runs", db=db),
+        imported_modules(OTEL_SQLITE, "serve", "--help", db=db),
+    ]
+    assert "otel_sqlite.storage.store" in runs[0] and "otel_sqlite.sdk.exporter" in runs[1]
+    for modules in runs:
+        assert not {name for name in modules if name.split(".")[0] in ("grpc", "h2")}

@@ -260,7 +260,7 @@ def _id_hex(raw: bytes, length: int, what: str, span_name: str) -> str:
 
 def _decode_span(span: Span, resource: ResourceRecord, scope: ScopeRecord) -> SpanRecord:
     parent = None
-    if span.parent_span_id:
+    if any(span.parent_span_id):  # all zeros: some senders' way of saying "a root span"
         parent = _id_hex(span.parent_span_id, 8, "parent_span_id", span.name)
     return SpanRecord(
         trace_id=_id_hex(span.trace_id, 16, "trace_id", span.name),

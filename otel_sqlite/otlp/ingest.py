@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,26 +81,35 @@ class Stats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.requests = self.spans = self.rejected = self.failed_requests = 0
+        self.requests = self.spans = self.rejected = 0
+        self.refused: Counter[Verdict] = Counter()  # requests not stored, by why
         # Time spent decoding and storing: spans / busy_seconds is what the receiver can take.
         self.busy_seconds = 0.0
 
-    def add(self, spans: int = 0, rejected: int = 0, failed: bool = False,
-            seconds: float = 0.0) -> None:
+    @property
+    def failed_requests(self) -> int:
+        return sum(self.refused.values())
+
+    def stored(self, spans: int, rejected: int, seconds: float) -> None:
         with self._lock:
             self.requests += 1
             self.spans += spans
             self.rejected += rejected
-            self.failed_requests += int(failed)
             self.busy_seconds += seconds
 
+    def refuse(self, verdict: Verdict) -> None:
+        with self._lock:
+            self.requests += 1
+            self.refused[verdict] += 1
+
     def summary(self) -> str:
+        refused = ", ".join(f"{count} {verdict.value}" for verdict, count in self.refused.items())
         return (
             f"{self.spans} spans stored from {self.requests} requests"
             + (f" ({self.spans / self.busy_seconds:,.0f} spans/s while busy)"
                if self.busy_seconds else "")
             + (f"; {self.rejected} spans rejected" if self.rejected else "")
-            + (f"; {self.failed_requests} requests failed" if self.failed_requests else "")
+            + (f"; {self.failed_requests} requests refused ({refused})" if refused else "")
         )
 
 
@@ -174,8 +184,7 @@ class Ingest:
         except DatabaseError as exc:
             logger.warning("otel-sqlite serve: could not store %d span(s): %s", len(records), exc)
             return self._failed(Verdict.UNAVAILABLE, str(exc))
-        self.stats.add(spans=stored, rejected=len(rejected),
-                       seconds=time.perf_counter() - started)
+        self.stats.stored(stored, len(rejected), time.perf_counter() - started)
         return Outcome(Verdict.STORED, rejected=tuple(rejected))
 
     @contextmanager
@@ -193,5 +202,5 @@ class Ingest:
                     self._pending -= size
 
     def _failed(self, verdict: Verdict, message: str) -> Outcome:
-        self.stats.add(failed=True)
+        self.stats.refuse(verdict)
         return Outcome(verdict, message)
