@@ -14,7 +14,15 @@ from dataclasses import replace
 
 import pytest
 from google.rpc import status_pb2
-from interop_support import OTEL_SQLITE, comparable, env, provider, record_rich_spans, serving
+from interop_support import (
+    OTEL_SQLITE,
+    comparable,
+    env,
+    provider,
+    record_rich_spans,
+    served,
+    serving,
+)
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -68,11 +76,26 @@ def server(tmp_path):
         yield url, tmp_path / "served.db"
 
 
-@pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
-def test_the_official_exporter_stores_every_field_the_sdk_saw(tmp_path, compression):
-    with serving(tmp_path / "served.db") as (_, url):
+def official_exporter(protocol: str, said: dict[str, str], gzip_on: bool):  # noqa: ANN201
+    """The official Python OTLP exporter of ``protocol``, pointed at ``serve``."""
+    if protocol == "grpc":
+        from grpc import Compression as GrpcCompression
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
+
+        return GrpcExporter(endpoint=said["OTLP/gRPC"], insecure=True, compression=(
+            GrpcCompression.Gzip if gzip_on else GrpcCompression.NoCompression))
+    return OTLPSpanExporter(endpoint=said["OTLP/HTTP"], compression=(
+        Compression.Gzip if gzip_on else Compression.NoCompression))
+
+
+@pytest.mark.parametrize("gzip_on", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_the_official_exporters_store_every_field_the_sdk_saw(tmp_path, protocol, gzip_on):
+    with served(tmp_path / "served.db") as (_, said):
         memory = InMemorySpanExporter()
-        tracer_provider = provider(OTLPSpanExporter(endpoint=url, compression=compression))
+        tracer_provider = provider(official_exporter(protocol, said, gzip_on))
         tracer_provider.add_span_processor(SimpleSpanProcessor(memory))
         record_rich_spans(tracer_provider)
         tracer_provider.shutdown()
@@ -80,7 +103,7 @@ def test_the_official_exporter_stores_every_field_the_sdk_saw(tmp_path, compress
     seen = [comparable(span_to_record(span)) for span in memory.get_finished_spans()]
     assert len(received) == len(seen) == 4
     for expected in seen:
-        # The Python exporter sends no W3C trace flags (Span.flags bits 0-7 are 0), so only
+        # The Python exporters send no W3C trace flags (Span.flags bits 0-7 are 0), so only
         # the sampled bit can be known: every exported span was sampled.
         expected = replace(expected, trace_flags=expected.trace_flags & 1)
         assert received[expected.trace_id, expected.span_id] == expected

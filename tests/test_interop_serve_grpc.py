@@ -1,5 +1,6 @@
-"""``serve`` over OTLP/gRPC: the official gRPC exporter stores every field, and hostile
-messages get the OTLP spec's status codes while the server keeps serving."""
+"""``serve`` over OTLP/gRPC: hostile messages get the OTLP spec's status codes while the
+server keeps serving; gRPC and HTTP clients at once; grpc imported by ``serve`` only.
+(The official gRPC exporter storing every field: test_interop_serve.py.)"""
 
 from __future__ import annotations
 
@@ -7,20 +8,16 @@ import gzip
 import socket
 import subprocess
 import sys
-from dataclasses import replace
+import threading
 
 import grpc
 import pytest
 from grpc_wire import call, frame
-from interop_support import OTEL_SQLITE, comparable, env, provider, record_rich_spans, served
+from interop_support import OTEL_SQLITE, env, provider, served
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from test_interop_serve import HUGE, one_span_request, stored
-
-from otel_sqlite.sdk.exporter import span_to_record
 
 OK, INVALID_ARGUMENT, RESOURCE_EXHAUSTED = "0", "3", "8"
 
@@ -29,23 +26,6 @@ OK, INVALID_ARGUMENT, RESOURCE_EXHAUSTED = "0", "3", "8"
 def server(tmp_path):
     with served(tmp_path / "served.db", "--max-decompressed-bytes", "100000") as (_, said):
         yield said["OTLP/gRPC"], tmp_path / "served.db"
-
-
-@pytest.mark.parametrize("compression", [grpc.Compression.NoCompression, grpc.Compression.Gzip])
-def test_the_official_grpc_exporter_stores_every_field_the_sdk_saw(tmp_path, compression):
-    with served(tmp_path / "served.db") as (_, said):
-        memory = InMemorySpanExporter()
-        tracer_provider = provider(OTLPSpanExporter(endpoint=said["OTLP/gRPC"], insecure=True,
-                                                    compression=compression))
-        tracer_provider.add_span_processor(SimpleSpanProcessor(memory))
-        record_rich_spans(tracer_provider)
-        tracer_provider.shutdown()
-        received = {(r.trace_id, r.span_id): r for r in stored(tmp_path / "served.db")}
-    seen = [comparable(span_to_record(span)) for span in memory.get_finished_spans()]
-    assert len(received) == len(seen) == 4
-    for expected in seen:
-        expected = replace(expected, trace_flags=expected.trace_flags & 1)  # as over HTTP
-        assert received[expected.trace_id, expected.span_id] == expected
 
 
 def test_spans_with_bad_ids_get_partial_success_over_grpc(server):
@@ -131,3 +111,32 @@ def test_grpc_is_imported_by_serve_only_not_by_exec_the_exporter_or_readers(tmp_
     assert "otel_sqlite.storage.store" in runs[0] and "otel_sqlite.sdk.exporter" in runs[1]
     for modules in runs:
         assert not {name for name in modules if name.split(".")[0] in ("grpc", "h2")}
+
+
+def test_grpc_and_http_clients_at_once_all_land(tmp_path):
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    with served(tmp_path / "served.db") as (_, said):
+        providers = [
+            provider(OTLPSpanExporter(endpoint=said["OTLP/gRPC"], insecure=True)),
+            provider(HttpExporter(endpoint=said["OTLP/HTTP"])),
+            provider(OTLPSpanExporter(endpoint=said["OTLP/gRPC"], insecure=True,
+                                      compression=grpc.Compression.Gzip)),
+            provider(HttpExporter(endpoint=said["OTLP/HTTP"])),
+        ]
+
+        def send(number: int) -> None:
+            tracer = providers[number].get_tracer("concurrent")
+            for n in range(25):
+                tracer.start_span(f"client {number} span {n}").end()
+            providers[number].shutdown()
+
+        senders = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(timeout=60)
+    names = sorted(r.name for r in stored(tmp_path / "served.db"))
+    assert names == sorted(f"client {c} span {n}" for c in range(4) for n in range(25))
