@@ -245,9 +245,7 @@ def serve(host: str, port: int, grpc_port: int, no_grpc: bool, max_body_bytes: i
                               cors_origins)
     except OSError as exc:
         store.close()
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {exc.strerror}" if exc.strerror else str(exc)
-        ) from None
+        raise click.ClickException(f"cannot listen on {exc}") from None
     try:
         ui_server = _start_ui(path, host, ui_port) if with_ui else None
     except OSError as exc:

@@ -192,14 +192,18 @@ def test_sigterm_stops_the_server_cleanly_with_a_summary(tmp_path):
     assert "stopped: 1 spans stored from 1 requests" in summary
 
 
-def test_a_busy_port_is_one_clean_error(tmp_path):
-    with serving(tmp_path / "served.db") as (_, url):
-        port = url.rsplit(":", 1)[1].split("/")[0]
-        result = subprocess.run([OTEL_SQLITE, "serve", "--port", port, "--db",
-                                 str(tmp_path / "other.db")], capture_output=True, text=True,
-                                env=env(), timeout=20)
+@pytest.mark.parametrize(("protocol", "option"), [("OTLP/HTTP", "--port"),
+                                                ("OTLP/gRPC", "--grpc-port")])
+def test_a_busy_port_is_one_clean_error(tmp_path, protocol, option):
+    with served(tmp_path / "served.db") as (_, said):
+        ports = {"--port": "0", "--grpc-port": "0",
+                 option: said[protocol].rsplit(":", 1)[1].split("/")[0]}
+        result = subprocess.run([OTEL_SQLITE, "serve", *(x for kv in ports.items() for x in kv),
+                                 "--db", str(tmp_path / "other.db")], capture_output=True,
+                                text=True, env=env(), timeout=20)
     assert result.returncode == 1
-    assert result.stderr.startswith("Error: cannot listen on 127.0.0.1:")
+    assert result.stderr == (f"Error: cannot listen on 127.0.0.1:{ports[option]} ({protocol}): "
+                             "Address already in use\n")
 
 
 def test_json_takes_the_otlp_mapping_enum_names_and_int64_as_numbers(server):

@@ -18,6 +18,7 @@ This module imports grpc at its top: only ``serve`` imports it.
 
 from __future__ import annotations
 
+import socket
 import threading
 from concurrent import futures
 
@@ -70,6 +71,15 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         context.abort(_CODES[outcome.verdict], outcome.message)  # raises
 
 
+def _check_free(host: str, port: int) -> None:
+    """Raise OSError (with its strerror) if the port is taken: grpcio would log a line of its
+    own to stderr and say less."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
 class GrpcReceiver:
     """A gRPC server with the trace service, bound to one address; ``stop()`` lets the
     requests under way be stored and answered first."""
@@ -95,12 +105,14 @@ class GrpcReceiver:
         }),))
         host, port = address
         shown = f"[{host}]" if ":" in host else host
+        if port:
+            _check_free(host, port)
         try:
             bound = self._server.add_insecure_port(f"{shown}:{port}")
         except RuntimeError:
             bound = 0
         if not bound:
-            raise OSError(f"cannot listen on {host}:{port} (OTLP/gRPC)")
+            raise OSError("grpcio could not bind it")
         self.address = (host, bound)
         self._server.start()
 

@@ -22,18 +22,21 @@ if TYPE_CHECKING:
 class Receivers:
     def __init__(self, store: Store, host: str, http_port: int, grpc_port: int | None,
                  limits: Limits = DEFAULT_LIMITS, cors_origins: Iterable[str] = ()) -> None:
-        """Bind both ports now (OSError when one is taken); gRPC is imported only here."""
+        """Bind both ports now; gRPC is imported only here. OSError says which port failed."""
         self.ingest = Ingest(store, limits)
-        self.http = OtlpServer((host, http_port), self.ingest, cors_origins)
+        try:
+            self.http = OtlpServer((host, http_port), self.ingest, cors_origins)
+        except OSError as exc:
+            raise OSError(f"{host}:{http_port} (OTLP/HTTP): {exc.strerror or exc}") from exc
         self.grpc: GrpcReceiver | None = None
         if grpc_port is not None:
             from otel_sqlite.otlp.receiver_grpc import GrpcReceiver
 
             try:
                 self.grpc = GrpcReceiver((host, grpc_port), self.ingest)
-            except OSError:
+            except OSError as exc:
                 self.http.server_close()
-                raise
+                raise OSError(f"{host}:{grpc_port} (OTLP/gRPC): {exc.strerror or exc}") from exc
 
     def serve_forever(self) -> None:
         """Serve HTTP on this thread (gRPC has its own) until ``KeyboardInterrupt``."""

@@ -38,14 +38,18 @@ KILLS = 30 if SOAK else 3
 SPANS_PER_REQUEST = 50
 
 
-def _serve(db: Path) -> tuple[subprocess.Popen, str]:
+def _serve(db: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """``serve`` (HTTP only unless ``args`` say otherwise); the process and what it printed."""
     process = subprocess.Popen(
-        [cli_path(), "serve", "--port", "0", "--no-grpc", "--db", str(db)],
+        [cli_path(), "serve", "--port", "0", *(args or ["--no-grpc"]), "--db", str(db)],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
-    line = process.stderr.readline() + process.stderr.readline()
-    match = re.search(r"OTLP/HTTP\s+(http://\S+)", line)
-    assert match, line
+    said = ""
+    while (line := process.stderr.readline()) and not line.startswith("Ctrl-C"):
+        said += line
+    match = re.search(r"OTLP/HTTP\s+(http://\S+)", said)
+    assert match, said
+    process.said = said
     return process, match.group(1)
 
 
@@ -123,6 +127,45 @@ def test_serve_killed_mid_ingest_keeps_every_request_it_answered(tmp_path: Path)
     assert read_sql(db, "SELECT count(*) FROM spans WHERE trace_id = ?", (last,)) == [
         (SPANS_PER_REQUEST,)
     ]
+
+
+def _grpc_client(endpoint: str, first: int, answered: list[int]) -> None:
+    """``_client`` over gRPC, until the server is gone."""
+    with grpc.insecure_channel(endpoint) as channel:
+        export = TraceServiceStub(channel).Export
+        batch = first
+        while True:
+            try:
+                export(ExportTraceServiceRequest.FromString(_request(batch)), timeout=30)
+            except grpc.RpcError:
+                return
+            answered.append(batch)
+            batch += 1
+
+
+def test_sigterm_under_load_on_both_protocols_keeps_every_acknowledged_request(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "served.db"
+    server, url = _serve(db, "--grpc-port", "0")
+    endpoint = re.search(r"OTLP/gRPC\s+http://(\S+)", server.said)[1]
+    answered: list[int] = []
+    clients = [threading.Thread(target=_client, args=(url, 0, answered, threading.Event())),
+               threading.Thread(target=_grpc_client, args=(endpoint, 100_000, answered))]
+    for client in clients:
+        client.start()
+    _wait_for(lambda: len(answered) >= 6)
+    server.send_signal(signal.SIGTERM)
+    _, summary = server.communicate(timeout=60)
+    for client in clients:
+        client.join(timeout=60)
+    assert server.returncode == 0, summary
+    assert {batch // 100_000 for batch in answered} == {0, 1}  # both protocols were heard
+    stored = {trace for (trace,) in read_sql(
+        db, "SELECT trace_id FROM spans GROUP BY trace_id HAVING count(*) = ?",
+        (SPANS_PER_REQUEST,))}
+    assert {f"{batch + 1:032x}" for batch in answered} <= stored
+    assert f"stopped: {len(stored) * SPANS_PER_REQUEST} spans stored" in summary
 
 
 def _raw(url: str, head: bytes, body: bytes, close: bool = True) -> bytes:
