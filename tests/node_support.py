@@ -53,8 +53,9 @@ def node_modules() -> Path:
             (folder / "package.json").write_text(manifest)
             try:
                 result = subprocess.run(
-                    [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                    cwd=folder, capture_output=True, text=True, timeout=300,
+                    [npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
+                     "--fetch-timeout=30000", "--fetch-retries=1"],
+                    cwd=folder, capture_output=True, text=True, timeout=180,
                 )
             except subprocess.TimeoutExpired:
                 pytest.skip("npm install of the Node.js OTel exporters timed out")
