@@ -54,13 +54,16 @@ def node_modules() -> Path:
             try:
                 result = subprocess.run(
                     [npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
-                     "--fetch-timeout=30000", "--fetch-retries=1"],
+                     "--fetch-timeout=30000", "--fetch-retries=1",
+                     "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=5000"],
                     cwd=folder, capture_output=True, text=True, timeout=180,
                 )
             except subprocess.TimeoutExpired:
                 pytest.skip("npm install of the Node.js OTel exporters timed out")
             if result.returncode:
-                reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+                said = [line for line in result.stderr.splitlines()
+                        if line.strip() not in ("", "npm error") and "complete log" not in line]
+                reason = " / ".join(said[:2]) or f"exit status {result.returncode}"
                 pytest.skip(f"npm install of the Node.js OTel exporters failed: {reason}")
             stamp.write_text(manifest)
     return folder / "node_modules"
