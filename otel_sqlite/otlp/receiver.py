@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Iterable
 from http import HTTPStatus
@@ -300,6 +301,13 @@ class OtlpServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         shown = f"[{host}]" if ":" in str(host) else host
         return f"http://{shown}:{port}{TRACES_PATH}"
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-request is normal, not a traceback on the terminal."""
+        if isinstance(sys.exc_info()[1], OSError):
+            logger.debug("connection from %s ended: %s", client_address, sys.exc_info()[1])
+            return
+        super().handle_error(request, client_address)
 
     def track(self, connection: socket.socket, open_: bool) -> None:
         with self._connections_lock:
