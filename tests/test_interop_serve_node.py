@@ -5,6 +5,8 @@ The Node HTTP exporters send ``Transfer-Encoding: chunked``, which is why they a
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from interop_support import served
 from node_support import node_modules, send_spans
@@ -52,3 +54,21 @@ def test_the_official_node_exporters_store_every_span_the_sdk_saw(
             for link in span["links"]]
         assert dict(record.resource.attributes) == span["resource"]
         assert [record.scope.name, record.scope.version] == span["scope"]
+
+
+def test_node_and_python_senders_at_once_into_one_serve(tmp_path, modules):
+    from interop_support import provider
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    with served(tmp_path / "served.db") as (_, said):
+        node_spans: list[dict] = []
+        node = threading.Thread(target=lambda: node_spans.extend(
+            send_spans(modules, "proto", said["OTLP/HTTP"], "gzip")))
+        node.start()
+        python = provider(OTLPSpanExporter(endpoint=said["OTLP/gRPC"], insecure=True))
+        for n in range(20):
+            python.get_tracer("python").start_span(f"python {n}").end()
+        python.shutdown()
+        node.join(timeout=60)
+    names = sorted(r.name for r in stored(tmp_path / "served.db"))
+    assert names == sorted([s["name"] for s in node_spans] + [f"python {n}" for n in range(20)])
