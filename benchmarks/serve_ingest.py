@@ -205,8 +205,12 @@ def one_protocol(protocol: str, null: NullReceivers, folder: Path, spans: int) -
     print(f"  official exporter -> serve          {serve_rate:>9,.0f} spans/s  "
           f"(accepted {serve_sent}, stored {stored}; client CPU {client_cpu:.2f} s, "
           f"serve CPU {serve_cpu:.2f} s)")
-    print(f"  serve's own ingest while busy       {capacity:>9,.0f} spans/s  (decode + store)")
-    print(f"  serve / null receiver = {serve_rate / null_rate:.2f} end to end")
+    print(f"  serve's own ingest while busy       {capacity:>9,.0f} spans/s  (decode + store, "
+          "wall clock)")
+    print(f"  serve per CPU-second                {stored / serve_cpu:>9,.0f} spans/s  (its whole "
+          "process, start-up included)")
+    print(f"  serve / null receiver = {serve_rate / null_rate:.2f} end to end; if the two "
+          f"processes had to share one core: {client_cpu / (client_cpu + serve_cpu):.2f}")
     return served_db
 
 
