@@ -14,7 +14,7 @@ and what serve refused (only ever 429/503 or UNAVAILABLE with a retry delay, nev
 Then ``push`` of the served database into a second ``serve``, and ``export otlp`` / ``import``
 of it with the importer's peak memory.
 
-    python benchmarks/serve_ingest.py [--spans 20000] [--quick]
+    python benchmarks/serve_ingest.py [--spans 20000] [--repeat 3] [--quick]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import argparse
 import re
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -192,25 +193,42 @@ def timed_cli(*args: str) -> tuple[float, float]:
     return float(out[-2]), int(out[-1]) / 1024
 
 
-def one_protocol(protocol: str, null: NullReceivers, folder: Path, spans: int) -> Path:
-    null_rate, null_sent, null_cpu = client(null.target(protocol), spans)
-    served_db = folder / f"served-{protocol}.db"
-    serve = Serve(served_db)
-    serve_rate, serve_sent, client_cpu = client(serve.target(protocol), spans)
-    capacity, serve_cpu = serve.stop()
-    stored = count(served_db)
-    print(f"{protocol}:")
+def idle_cpu(folder: Path) -> float:
+    """CPU seconds of a serve that starts and stops with no request: its start-up."""
+    _, cpu = Serve(folder / "idle.db").stop()
+    return cpu
+
+
+def one_protocol(protocol: str, null: NullReceivers, folder: Path, spans: int,
+                 repeat: int, startup_cpu: float) -> Path:
+    """Null receiver and serve, alternately, ``repeat`` times (the machine's other load drifts:
+    alternating gives both the same weather); medians of each figure."""
+    rows = []
+    for attempt in range(repeat):
+        null_rate, null_sent, null_cpu = client(null.target(protocol), spans)
+        served_db = folder / f"served-{protocol}-{attempt}.db"
+        serve = Serve(served_db)
+        serve_rate, serve_sent, client_cpu = client(serve.target(protocol), spans)
+        capacity, serve_cpu = serve.stop()
+        stored = count(served_db)
+        assert null_sent == serve_sent == stored == spans, (null_sent, serve_sent, stored)
+        rows.append((serve_rate / null_rate, null_rate, serve_rate, capacity,
+                     stored / (serve_cpu - startup_cpu),
+                     client_cpu / (client_cpu + serve_cpu), null_cpu, client_cpu, serve_cpu))
+    ratio, null_rate, serve_rate, capacity, per_cpu, shared, null_cpu, client_cpu, serve_cpu = (
+        statistics.median(column) for column in zip(*rows, strict=True))
+    print(f"{protocol} (medians of {repeat}; every span accepted and stored each time):")
     print(f"  official exporter -> null receiver  {null_rate:>9,.0f} spans/s  "
-          f"(accepted {null_sent}; client CPU {null_cpu:.2f} s)")
+          f"(client CPU {null_cpu:.2f} s)")
     print(f"  official exporter -> serve          {serve_rate:>9,.0f} spans/s  "
-          f"(accepted {serve_sent}, stored {stored}; client CPU {client_cpu:.2f} s, "
-          f"serve CPU {serve_cpu:.2f} s)")
+          f"(client CPU {client_cpu:.2f} s, serve CPU {serve_cpu:.2f} s)")
     print(f"  serve's own ingest while busy       {capacity:>9,.0f} spans/s  (decode + store, "
           "wall clock)")
-    print(f"  serve per CPU-second                {stored / serve_cpu:>9,.0f} spans/s  (its whole "
-          "process, start-up included)")
-    print(f"  serve / null receiver = {serve_rate / null_rate:.2f} end to end; if the two "
-          f"processes had to share one core: {client_cpu / (client_cpu + serve_cpu):.2f}")
+    print(f"  serve per CPU-second                {per_cpu:>9,.0f} spans/s  (its process's "
+          f"CPU less its start-up's {startup_cpu:.2f} s)")
+    print(f"  serve / null receiver = {ratio:.2f} end to end (each: "
+          f"{', '.join(f'{row[0]:.2f}' for row in rows)}); if the two processes had to share "
+          f"one core: {shared:.2f}")
     return served_db
 
 
@@ -233,7 +251,9 @@ def four_clients(folder: Path, spans: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=20_000)
-    parser.add_argument("--quick", action="store_true", help="3,000 spans")
+    parser.add_argument("--quick", action="store_true", help="3,000 spans, once")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="null/serve pairs per protocol (medians are printed)")
     args = parser.parse_args()
     spans = 3_000 if args.quick else args.spans
     print(f"{spans} spans, 8 attributes + 1 event each, BatchSpanProcessor with otel-sqlite's "
@@ -241,8 +261,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         null = NullReceivers()
-        served_db = one_protocol("http", null, folder, spans)
-        one_protocol("grpc", null, folder, spans)
+        repeat = 1 if args.quick else args.repeat
+        startup_cpu = idle_cpu(folder)
+        served_db = one_protocol("http", null, folder, spans, repeat, startup_cpu)
+        one_protocol("grpc", null, folder, spans, repeat, startup_cpu)
         null.stop()
         four_clients(folder, spans // 4)
 
