@@ -33,8 +33,6 @@ from otel_sqlite.otlp.ingest import ENCODINGS, RETRY_AFTER_S, Ingest, Outcome, T
 logger = logging.getLogger(__name__)
 
 TRACES_PATH = "/v1/traces"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 4318
 # An unwanted body up to this size is read and discarded after the answer, so the client
 # sees the 413 instead of a reset connection; past it the connection is closed.
 MAX_DRAIN_BYTES = 64 * 1024 * 1024

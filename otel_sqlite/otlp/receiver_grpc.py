@@ -30,7 +30,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from otel_sqlite.otlp.ingest import RETRY_AFTER_S, Ingest, Verdict
 
-DEFAULT_PORT = 4317
 # Requests decoded and stored at once (they queue for the store's lock anyway); more RPCs
 # than this wait in grpcio's queue, bounded below.
 WORKERS = 8
