@@ -1,9 +1,10 @@
 """What both OTLP receivers (HTTP and gRPC) do with one export request, whatever carried it.
 
 Bound it (once decompressed, and the bytes of all requests under way together; each
-transport bounds what it reads as sent), decode it, hand its spans to ``Store.write`` and say how that went as an ``Outcome`` that each
-transport maps to its own status: the HTTP receiver to 200/400/413/429/503, the gRPC one to
-OK/INVALID_ARGUMENT/RESOURCE_EXHAUSTED/UNAVAILABLE. Keeping this one function means a span
+transport bounds what it reads as sent), decode it, hand its spans to ``Store.write`` and
+say how that went as an ``Outcome`` that each transport maps to its own status: the HTTP
+receiver to 200/400/413/429/503, the gRPC one to OK/INVALID_ARGUMENT/RESOURCE_EXHAUSTED/
+UNAVAILABLE. Keeping this one function means a span
 is accepted, refused or retried for the same reason on either port.
 
 An acknowledged request is a committed one: the answer is built after ``Store.write``
