@@ -125,6 +125,9 @@ class UIRequestHandler(BaseHTTPRequestHandler):
     server: UIServer
     protocol_version = "HTTP/1.1"
     server_version = "otel-sqlite-ui"
+    # Headers and body go out in separate writes; with Nagle's algorithm the body then waits
+    # for the client's delayed ACK, ~40 ms on every keep-alive request.
+    disable_nagle_algorithm = True
     _head = False
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
