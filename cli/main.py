@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "logs": "runs_cmd:logs_cmd",
     "show": "show_cmd:show_cmd",
     "search": "report_cmd:search_cmd",
+    "grep": "grep_cmd:grep_cmd",
     "timings": "report_cmd:timings_cmd",
     "costs": "report_cmd:costs_cmd",
     "diff": "report_cmd:diff_cmd",

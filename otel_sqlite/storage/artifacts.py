@@ -62,8 +62,9 @@ def fingerprint(path: str | os.PathLike[str]) -> tuple[int, str]:
 class LineIndex:
     """The text lines of one artifact for the full-text index, honouring the caps.
 
-    Iterate it for ``(line_number, text)``; afterwards ``truncated`` says whether lines were
-    left out because of MAX_LINES, and ``count`` how many were given.
+    Iterate it for ``(line_number, text)``; afterwards ``truncated`` says whether some text
+    was left out (the middle lines beyond MAX_LINES, or a line's tail beyond MAX_LINE_BYTES),
+    so that ``grep`` knows to read the file itself, and ``count`` how many lines were given.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -96,8 +97,8 @@ class LineIndex:
             if not raw:
                 break
             number += 1
-            if not raw.endswith(b"\n"):
-                _skip_rest_of_line(f)
+            if not raw.endswith(b"\n") and _skip_rest_of_line(f):
+                self.truncated = True
             text = raw.decode("utf-8", "replace").rstrip("\r\n")
             if text.strip():
                 self.count += 1
@@ -140,8 +141,12 @@ def _count_newlines(f, start: int, end: int) -> int:  # noqa: ANN001 - a binary 
     return count
 
 
-def _skip_rest_of_line(f) -> None:  # noqa: ANN001 - a binary file object
+def _skip_rest_of_line(f) -> bool:  # noqa: ANN001 - a binary file object
+    """Moves past the current line; whether any of it was left."""
+    skipped = False
     while True:
         chunk = f.readline(_CHUNK)
+        if chunk.strip(b"\r\n"):
+            skipped = True
         if not chunk or chunk.endswith(b"\n"):
-            return
+            return skipped

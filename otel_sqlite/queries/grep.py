@@ -1,0 +1,251 @@
+"""Regular expressions over captured output, line by line, as ``grep`` reads files.
+
+Which files: every captured file (``artifacts``) of the scope (``stdout``, ``stderr``,
+``output`` = every captured file, ``span`` = each span's own searchable text, ``all``), in one
+run or all, optionally only under steps of one name. When the pattern holds words the full-text
+index can look up (``regex_literals``), a file is read only if one of its indexed lines has
+them all, or if the index cannot vouch for it: its middle or a long line's tail was never
+indexed (``index_truncated``), it was not indexed at all (binary, unreadable when recorded), or
+the database has no FTS5. So narrowing never drops a file that could match.
+
+Files are read as a stream, a line at a time (a line longer than ``MAX_LINE_CHARS`` is searched
+in pieces of that size), so memory stays bounded whatever their size. A file whose first
+``BINARY_SNIFF_BYTES`` hold a NUL byte is binary: as grep does, one row says it matches.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from otel_sqlite.conventions import KIND_STEP, ROLE_STDERR, ROLE_STDOUT
+from otel_sqlite.errors import QuerySyntaxError
+from otel_sqlite.queries import common
+from otel_sqlite.queries.regex_literals import compile_pattern, fts_query, required_words
+from otel_sqlite.queries.resolve import resolve_run
+from otel_sqlite.queries.search import SPAN_TEXT_STREAM
+from otel_sqlite.storage.artifacts import BINARY_SNIFF_BYTES, resolve_stored_path
+from otel_sqlite.storage.schema import has_fts
+
+SCOPES = (ROLE_STDOUT, ROLE_STDERR, "output", SPAN_TEXT_STREAM, "all")
+MAX_LINE_CHARS = 1 << 20
+BINARY_MATCHES = "binary file matches"
+
+# The nearest step at or above a span (itself included), else the span's own name.
+_STEP_OF = f"""
+WITH RECURSIVE chain (trace_id, span_id, depth) AS (
+    SELECT trace_id, span_id, 0 FROM spans WHERE id = :span
+    UNION ALL
+    SELECT q.trace_id, q.parent_span_id, chain.depth + 1 FROM chain
+    JOIN spans q ON q.trace_id = chain.trace_id AND q.span_id = chain.span_id
+    WHERE q.harness_kind IS NOT '{KIND_STEP}' AND q.parent_span_id IS NOT NULL
+      AND chain.depth < 1000
+)
+SELECT coalesce(
+    (SELECT q.name FROM chain JOIN spans q
+         ON q.trace_id = chain.trace_id AND q.span_id = chain.span_id
+     WHERE q.harness_kind = '{KIND_STEP}' ORDER BY chain.depth LIMIT 1),
+    (SELECT name FROM spans WHERE id = :span))
+"""
+
+# The spans at and below every step named :step (in one trace when :trace is given).
+_UNDER_STEP = f"""
+WITH RECURSIVE under (id, trace_id, span_id, depth) AS (
+    SELECT id, trace_id, span_id, 0 FROM spans
+    WHERE harness_kind = '{KIND_STEP}' AND name = :step
+      AND (:trace IS NULL OR trace_id = :trace)
+    UNION
+    SELECT c.id, c.trace_id, c.span_id, under.depth + 1 FROM under
+    JOIN spans c ON c.trace_id = under.trace_id AND c.parent_span_id = under.span_id
+    WHERE under.depth < 1000
+)
+SELECT id FROM under
+"""
+
+
+def check_pattern(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
+    """The compiled pattern; QuerySyntaxError naming the problem when ``re`` refuses it."""
+    try:
+        return compile_pattern(pattern, ignore_case)
+    except re.error as exc:
+        where = f" at position {exc.pos}" if exc.pos is not None else ""
+        raise QuerySyntaxError(
+            f"bad regular expression {pattern!r}: {exc.msg}{where}"
+        ) from None
+
+
+class Grep:
+    """One search: iterate it for rows; afterwards ``unreadable`` lists files it could not
+    read (``{path, error}``) and ``files_read`` how many it opened.
+
+    Each row: ``run_id``, ``span_id``, ``span_name``, ``step`` (the nearest step's name),
+    ``stream`` (the artifact's role, or ``span``), ``path``, ``artifact_id``, ``line``
+    (1-based; 0 for span text), ``text``, ``match`` (False for context lines) and ``binary``.
+    Files come in the order they were recorded; ``max_count`` stops a file after that many
+    matching lines (its trailing context still follows), as ``grep -m`` does.
+    """
+
+    def __init__(
+        self, db: sqlite3.Connection, pattern: str, *, scope: str = "output",
+        run: str | None = None, step: str | None = None, ignore_case: bool = False,
+        before: int = 0, after: int = 0, max_count: int | None = None,
+    ) -> None:
+        if scope not in SCOPES:
+            raise QuerySyntaxError(f"unknown scope '{scope}': choose one of {', '.join(SCOPES)}")
+        self.db = db
+        self.regex = check_pattern(pattern, ignore_case)
+        self.words = required_words(pattern, self.regex.flags)
+        self.scope = scope
+        self.trace_id = resolve_run(db, run)["trace_id"] if run is not None else None
+        self.step = step
+        self.before, self.after, self.max_count = before, after, max_count
+        self.unreadable: list[dict[str, str]] = []
+        self.files_read = 0
+        self._steps: dict[int, str] = {}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.scope != SPAN_TEXT_STREAM:
+            for artifact in self._files():
+                yield from self._grep_file(artifact)
+        if self.scope in (SPAN_TEXT_STREAM, "all"):
+            yield from self._grep_span_text()
+
+    # Which files and span texts to read.
+    def _filters(self, alias: str) -> tuple[str, dict[str, Any]]:
+        where, args = [], {"trace": self.trace_id, "step": self.step}
+        if self.trace_id is not None:
+            where.append("s.trace_id = :trace")
+        if self.step is not None:
+            where.append(f"{alias}.span IN ({_UNDER_STEP})")
+        return "".join(f" AND {clause}" for clause in where), args
+
+    def _fts(self) -> str | None:
+        return fts_query(self.words) if self.words and has_fts(self.db) else None
+
+    def _files(self) -> Iterator[dict[str, Any]]:
+        where, args = self._filters("a")
+        if self.scope in (ROLE_STDOUT, ROLE_STDERR):
+            where += " AND a.role = :role"
+            args["role"] = self.scope
+        if (query := self._fts()) is not None:
+            where += (
+                " AND (a.index_truncated OR a.indexed_lines = 0 OR a.id IN ("
+                "SELECT t.artifact FROM text_fts JOIN text_lines t ON t.id = text_fts.rowid "
+                "WHERE text_fts MATCH :query AND t.artifact IS NOT NULL))"
+            )
+            args["query"] = query
+        rows = self.db.execute(
+            "SELECT a.id, a.span, a.role, a.path, s.trace_id, s.span_id, s.name "
+            f"FROM artifacts a JOIN spans s ON s.id = a.span WHERE 1 {where} ORDER BY a.id",
+            args,
+        ).fetchall()
+        database = common.db_path(self.db)
+        for artifact, span, role, path, trace_id, span_id, name in rows:
+            yield {"artifact_id": artifact, "span": span, "role": role, "path": path,
+                   "absolute_path": resolve_stored_path(path, database),
+                   "run_id": trace_id, "span_id": span_id, "span_name": name}
+
+    def _grep_span_text(self) -> Iterator[dict[str, Any]]:
+        where, args = self._filters("t")
+        source = "text_lines t"
+        if (query := self._fts()) is not None:
+            source = "text_fts JOIN text_lines t ON t.id = text_fts.rowid"
+            where += " AND text_fts MATCH :query"
+            args["query"] = query
+        found = 0
+        for span, trace_id, span_id, name, text in self.db.execute(
+            f"SELECT t.span, s.trace_id, s.span_id, s.name, t.text FROM {source} "
+            f"JOIN spans s ON s.id = t.span WHERE t.artifact IS NULL {where} ORDER BY t.id",
+            args,
+        ):
+            if self.regex.search(text):
+                found += 1
+                yield {"run_id": trace_id, "span_id": span_id, "span_name": name,
+                       "step": self._step_of(span), "stream": SPAN_TEXT_STREAM, "path": None,
+                       "artifact_id": None, "line": 0, "text": text, "match": True,
+                       "binary": False}
+
+    def _step_of(self, span: int) -> str:
+        if span not in self._steps:
+            self._steps[span] = self.db.execute(_STEP_OF, {"span": span}).fetchone()[0]
+        return self._steps[span]
+
+    # Reading one file.
+    def _grep_file(self, artifact: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        try:
+            raw = open(artifact["absolute_path"], "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            self.unreadable.append({"path": artifact["path"], "error": exc.strerror or str(exc)})
+            return
+        self.files_read += 1
+        with raw:
+            binary = b"\0" in raw.read(BINARY_SNIFF_BYTES)
+            raw.seek(0)
+            lines = _numbered_lines(raw)
+            if binary:
+                yield from self._binary_match(artifact, lines)
+            else:
+                yield from self._context_matches(artifact, lines)
+
+    def _row(self, artifact: dict[str, Any], number: int | None, text: str, match: bool,
+             binary: bool = False) -> dict[str, Any]:
+        return {
+            "run_id": artifact["run_id"], "span_id": artifact["span_id"],
+            "span_name": artifact["span_name"], "step": self._step_of(artifact["span"]),
+            "stream": artifact["role"], "path": artifact["path"],
+            "artifact_id": artifact["artifact_id"], "line": number, "text": text,
+            "match": match, "binary": binary,
+        }
+
+    def _binary_match(
+        self, artifact: dict[str, Any], lines: Iterator[tuple[int, str]]
+    ) -> Iterator[dict[str, Any]]:
+        for number, text in lines:
+            if self.regex.search(text):
+                yield self._row(artifact, number, BINARY_MATCHES, True, binary=True)
+                return
+
+    def _context_matches(
+        self, artifact: dict[str, Any], lines: Iterator[tuple[int, str]]
+    ) -> Iterator[dict[str, Any]]:
+        before: deque[tuple[int, str]] = deque(maxlen=self.before)
+        trailing = 0
+        matches = 0
+        for number, text in lines:
+            if self.max_count is not None and matches >= self.max_count:
+                if trailing == 0:
+                    return
+                trailing -= 1
+                yield self._row(artifact, number, text, False)
+                continue
+            if self.regex.search(text):
+                matches += 1
+                for earlier, earlier_text in before:
+                    yield self._row(artifact, earlier, earlier_text, False)
+                before.clear()
+                yield self._row(artifact, number, text, True)
+                trailing = self.after
+            elif trailing:
+                trailing -= 1
+                yield self._row(artifact, number, text, False)
+            elif self.before:
+                before.append((number, text))
+
+
+def _numbered_lines(raw: io.BufferedReader) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of a file, a line at most MAX_LINE_CHARS at a time.
+
+    Lines end at ``\\n`` only, as grep splits them (a ``\\r`` of progress output stays in its
+    line); bytes that are not UTF-8 read as U+FFFD.
+    """
+    text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
+    number, continued = 0, False
+    while piece := text.readline(MAX_LINE_CHARS):
+        if not continued:
+            number += 1
+        continued = not piece.endswith("\n")
+        yield number, piece.rstrip("\n").removesuffix("\r")
