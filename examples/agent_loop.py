@@ -4,6 +4,8 @@ No network: the "model" is a deterministic stand-in whose usage is counted like 
 
     python examples/agent_loop.py
     otel-sqlite costs --by model
+    otel-sqlite events --type decision     # what the coordinator decided, and why
+    otel-sqlite task gh-450                # one task's whole story, across sessions
 """
 
 from __future__ import annotations
@@ -35,14 +37,17 @@ def main() -> int:
     tasks = ["gh-450 fix flaky login test", "gh-451 add retry to uploader", "gh-452 docs"]
     with h.run("coordinator-session", **{"session.id": "s-2026-12-02"}):
         for number, task in enumerate(tasks, start=1):
-            with h.step(task, number=number, **{"task.id": task.split()[0]}):
+            task_id = task.split()[0]
+            with h.step(task, number=number, **{"harness.task.id": task_id}):
                 model = "claude-haiku-4" if "docs" in task else "claude-sonnet-4"
-                h.event("decision", choice=f"route to {model}")
+                h.event("decision", choice=f"route to {model}",
+                        reason="docs need no code changes" if "docs" in task
+                        else "code change: needs the stronger model")
                 for turn in range(2):
                     with h.api_call(model, provider="anthropic", turn=turn) as call:
                         _, used_in, used_out = fake_model(task, rng)
                         call.set_usage(used_in, used_out, cost(model, used_in, used_out))
-                h.command([sys.executable, "-c", f"print('worker finished {task.split()[0]}')"])
+                h.command([sys.executable, "-c", f"print('worker finished {task_id}')"])
     return 0
 
 

@@ -57,6 +57,13 @@ ARTIFACT_ERROR = "harness.artifact.error"
 ROLE_STDOUT = "stdout"
 ROLE_STDERR = "stderr"
 
+# What a span event is, when its name alone does not say it (TAC-8's decision / trigger /
+# escalation): ``events --type`` reads this attribute first, else the event's name.
+HARNESS_EVENT_TYPE = "harness.event.type"
+# The task a span works on (an issue, a ticket): ``otel-sqlite task ID`` is
+# ``timeline --attr harness.task.id=ID``.
+HARNESS_TASK_ID = "harness.task.id"
+
 # Exceptions (semantic conventions: exceptions), as written by Span.record_exception.
 EXCEPTION_EVENT = "exception"
 EXCEPTION_TYPE = "exception.type"

@@ -20,6 +20,7 @@ from otel_sqlite.conventions import (
 )
 from otel_sqlite.errors import NotFoundError
 from otel_sqlite.queries import common
+from otel_sqlite.storage import values
 
 # The group key column, named for the grouping, and the SQL that computes it per call ``s``,
 # with the join it needs (only the attributes a grouping reads are looked up: 400k calls).
@@ -119,4 +120,21 @@ def trace_totals(db: sqlite3.Connection, trace_ids: list[str]) -> dict[str, dict
     ):
         found[trace_id] = {"api_calls": calls, "input_tokens": input_tokens,
                            "output_tokens": output_tokens, "cost_usd": round(cost, 6)}
+    return found
+
+
+def call_usage(db: sqlite3.Connection, spans: list[int]) -> dict[int, dict[str, Any]]:
+    """``{span row id: {input_tokens, output_tokens, cost_usd}}`` for the model calls among
+    ``spans``, counted exactly as ``costs`` counts them (cost unrounded, for summing); spans
+    that are not calls are left out. The timeline's totals equal ``costs`` through this."""
+    found: dict[int, dict[str, Any]] = {}
+    if not spans:
+        return found
+    for span, _, input_tokens, output_tokens, cost in db.execute(
+        f"SELECT s.id, {_SUMS} {_CALLS.format(join='', since='')} "
+        "AND s.id IN (SELECT value FROM json_each(?)) GROUP BY s.id",
+        (values.to_json(spans),),
+    ):
+        found[span] = {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                       "cost_usd": cost}
     return found
