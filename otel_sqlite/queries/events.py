@@ -15,6 +15,7 @@ from typing import Any
 from otel_sqlite.conventions import ARTIFACT_EVENT, HARNESS_EVENT_TYPE
 from otel_sqlite.queries import common
 from otel_sqlite.queries.resolve import resolve_run
+from otel_sqlite.storage.values import INT64_MAX
 
 EVENT_TYPE_SQL = f"coalesce(json_extract(e.attributes, '$.\"{HARNESS_EVENT_TYPE}\"'), e.name)"
 
@@ -53,9 +54,10 @@ def list_events(
     ``key: value``, on the event itself or on its span."""
     where = [f"e.name != '{ARTIFACT_EVENT}'" if event_type is None else
              f"{EVENT_TYPE_SQL} = :type"]
-    args: dict[str, Any] = {"type": event_type, "since": since_ns, "limit": limit}
+    args: dict[str, Any] = {"type": event_type, "limit": limit}
     if since_ns is not None:
         where.append("e.time_ns >= :since")
+        args["since"] = min(since_ns, INT64_MAX)  # a date past 2262 is simply "never"
     if run is not None:
         where.append("s.trace_id = :trace")
         args["trace"] = resolve_run(db, run)["trace_id"]
