@@ -116,6 +116,8 @@ HARNESS_TEST_FUNCTION = "harness.test.function"
 HARNESS_TEST_PARAMETERS = "harness.test.parameters"  # pytest's parameter id, e.g. "2-3"
 HARNESS_TEST_PARAM_PREFIX = "harness.test.param."  # + argument name: that argument's value
 HARNESS_TEST_MARKERS = "harness.test.markers"
+HARNESS_TEST_TAGS = "harness.test.tags"  # behave's tags of a feature, rule or scenario
+HARNESS_TEST_KEYWORD = "harness.test.keyword"  # Gherkin's: Feature, Scenario Outline, Given...
 HARNESS_TEST_WORKER = "harness.test.worker"  # pytest-xdist worker id, e.g. "gw0"
 HARNESS_TEST_PHASE = "harness.test.phase"  # collect | setup | call | teardown
 HARNESS_TEST_ARGS = "harness.test.args"
@@ -123,3 +125,5 @@ HARNESS_TEST_ROOTDIR = "harness.test.rootdir"
 ROLE_LOG = "log"
 # Turns the pytest plugin on without the command-line flag.
 ENV_PYTEST = "OTEL_SQLITE_PYTEST"
+# Turns the behave recorder on where environment.py calls otel_sqlite.behave.record.
+ENV_BEHAVE = "OTEL_SQLITE_BEHAVE"
