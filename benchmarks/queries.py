@@ -7,9 +7,12 @@
 The database is built directly with SQL through the real schema, in one transaction, using the
 store's own statements for ``run_roots`` and the FTS index, and kept at ``--db`` so a second
 run skips the build. Per run (101 spans): a root, 20 steps with two commands and two
-api_calls each; 5 commands have stdout/stderr files of 5 lines each (50 lines); 10 % of runs
-fail one step. Bars (2-core machine): runs, summary, show, search
-<= 300 ms; timings by name and costs <= 2 s.
+api_calls each; 5 commands have stdout/stderr files of 5 lines each (50 lines, written to
+disk so that grep reads real files); 10 % of runs fail one step. The first step of each run
+works on a task (``harness.task.id``, 500 tasks, so one task spans 20 runs at scale 1) and
+records a decision event; each root carries a ``session.id``. Bars (2-core machine): runs,
+summary, show, search, grep with a literal word, timeline (task) <= 300 ms; timings by name
+and costs <= 2 s; grep without a literal and timeline by an unindexed attribute are reported.
 """
 
 from __future__ import annotations
@@ -32,10 +35,24 @@ from otel_sqlite.conventions import (
     HARNESS_COST_USD,
     HARNESS_KIND,
     HARNESS_STEP_NUMBER,
+    HARNESS_TASK_ID,
     PROCESS_COMMAND_ARGS,
     PROCESS_EXIT_CODE,
 )
-from otel_sqlite.queries import costs, diff, failures, flaky, runs, search, spans, stats, steps
+from otel_sqlite.queries import (
+    costs,
+    diff,
+    events,
+    failures,
+    flaky,
+    grep,
+    runs,
+    search,
+    spans,
+    stats,
+    steps,
+    timeline,
+)
 from otel_sqlite.queries import timings as timing_queries
 from otel_sqlite.records import SpanRecord
 from otel_sqlite.storage import artifacts, store, values
@@ -49,6 +66,7 @@ RUN_NAMES = 20
 MODELS = (("claude-sonnet-4", "anthropic"), ("gpt-4o", "openai"), ("gemini-2.5", "google"))
 WORDS = ("info", "compiling", "module", "ok", "linking", "cache", "hit", "fetch")
 RARE = "zanzibar"  # appears in about one line in 50,000
+TASKS = 500
 
 
 def _spans_of_run(rng: random.Random, run: int, start_ns: int, ids: dict[str, int]):
@@ -59,7 +77,7 @@ def _spans_of_run(rng: random.Random, run: int, start_ns: int, ids: dict[str, in
     root_id = ids["span"] = ids["span"] + 1
     root_span = f"{rng.getrandbits(64):016x}"
     t = start_ns
-    span_rows, attrs, texts, files = [], [], [], []
+    span_rows, attrs, texts, files, events = [], [], [], [], []
     child_rows = []
     for number in range(STEPS):
         step_ns = rng.randint(500, 5_000) * 1_000_000
@@ -71,6 +89,10 @@ def _spans_of_run(rng: random.Random, run: int, start_ns: int, ids: dict[str, in
                            "exit code 1" if error else ""))
         attrs += [(step_id, HARNESS_KIND, "step", "string"),
                   (step_id, HARNESS_STEP_NUMBER, number + 1, "int")]
+        if number == 0:
+            attrs.append((step_id, HARNESS_TASK_ID, f"gh-{run % TASKS}", "string"))
+            events.append((step_id, "decision", t + 500,
+                           values.to_json({"choice": "retry" if failing else "proceed"})))
         texts.append((step_id, None, 0, f"step-{number} step"))
         for command in range(2):
             command_id = ids["span"] = ids["span"] + 1
@@ -103,9 +125,10 @@ def _spans_of_run(rng: random.Random, run: int, start_ns: int, ids: dict[str, in
     span_rows.append((root_id, trace, root_span, None, f"suite-{run % RUN_NAMES}", "run",
                       start_ns, t, "ERROR" if failing else "UNSET",
                       "1 step failed" if failing else ""))
-    attrs.append((root_id, HARNESS_KIND, "run", "string"))
+    attrs += [(root_id, HARNESS_KIND, "run", "string"),
+              (root_id, "session.id", f"s-{run}", "string")]
     texts.insert(0, (root_id, None, 0, f"suite-{run % RUN_NAMES} run"))
-    return span_rows + child_rows, attrs, texts, files
+    return span_rows + child_rows, attrs, texts, files, events
 
 
 def _line(rng: random.Random) -> str:
@@ -131,7 +154,7 @@ def build(path: Path, scale: float) -> None:
     ).fetchone()
     for run in range(total_runs):
         start = now - (total_runs - run) * 600 * 10**9
-        span_rows, attrs, texts, files = _spans_of_run(rng, run, start, ids)
+        span_rows, attrs, texts, files, events = _spans_of_run(rng, run, start, ids)
         db.executemany(
             "INSERT INTO spans (id, trace_id, span_id, parent_span_id, name, harness_kind, "
             "start_ns, end_ns, status_code, status_message, resource_id) "
@@ -140,6 +163,8 @@ def build(path: Path, scale: float) -> None:
         )
         db.executemany("INSERT INTO attributes (span, key, value, type) VALUES (?, ?, ?, ?)",
                        attrs)
+        db.executemany("INSERT INTO events (span, name, time_ns, attributes) VALUES (?, ?, ?, ?)",
+                       events)
         for span, trace, number in files:
             for role in ("stdout", "stderr"):
                 ids["artifact"] += 1
@@ -152,7 +177,11 @@ def build(path: Path, scale: float) -> None:
                 )
                 db.execute("INSERT INTO events (span, name, time_ns) VALUES (?, ?, ?)",
                            (span, ARTIFACT_EVENT, start))
-                texts += [(span, artifact, n, _line(rng)) for n in range(1, LINES + 1)]
+                lines = [_line(rng) for _ in range(LINES)]
+                texts += [(span, artifact, n, line) for n, line in enumerate(lines, 1)]
+                file = artifacts.resolve_stored_path(stored, path)
+                file.parent.mkdir(parents=True, exist_ok=True)
+                file.write_text("".join(line + "\n" for line in lines))
         db.executemany("INSERT INTO text_lines (span, artifact, line, text) VALUES (?, ?, ?, ?)",
                        texts)
         spans_json = values.to_json([row[0] for row in span_rows])
@@ -196,6 +225,14 @@ def bench(path: Path, repeat: int) -> None:
         ("search 'cache hit' (phrase)", 300, lambda: search.search(db, '"cache hit"')),
         ("search compiling --run latest~9", 300,
          lambda: search.search(db, "compiling", run="latest~9")),
+        (rf"grep '\b{RARE} \w+' (literal)", 300,
+         lambda: list(grep.Grep(db, rf"\b{RARE} \w+"))),
+        (f"grep '{RARE[0]}[a-z]{RARE[2:]}' (no literal)", None,
+         lambda: list(grep.Grep(db, f"{RARE[0]}[a-z]{RARE[2:]}"))),
+        ("task gh-7", 300, lambda: timeline.timeline(db, HARNESS_TASK_ID, "gh-7")),
+        ("timeline --attr session.id=s-42", None,
+         lambda: timeline.timeline(db, "session.id", "s-42")),
+        ("events --type decision", None, lambda: events.list_events(db, "decision")),
         ("timings --name step-7", 2000, lambda: timing_queries.timings(db, name="step-7")),
         ("costs --by model", 2000, lambda: costs.costs(db, "model")),
         ("costs --by day", 2000, lambda: costs.costs(db, "day")),
@@ -208,7 +245,10 @@ def bench(path: Path, repeat: int) -> None:
     print(f"{'query':36} {'median ms':>10} {'bar ms':>7}")
     for name, bar, fn in cases:
         ms = _median_ms(fn, repeat)
-        print(f"{name:36} {ms:10.1f} {bar:7d}{'  OVER' if ms > bar else ''}", flush=True)
+        if bar is None:
+            print(f"{name:36} {ms:10.1f} {'-':>7}", flush=True)
+        else:
+            print(f"{name:36} {ms:10.1f} {bar:7d}{'  OVER' if ms > bar else ''}", flush=True)
     old_view = """SELECT count(*) FROM spans s WHERE s.parent_span_id IS NULL
         OR NOT EXISTS (SELECT 1 FROM spans p WHERE p.trace_id = s.trace_id
                        AND p.span_id = s.parent_span_id)"""
@@ -223,7 +263,7 @@ def write_cost(runs_total: int = 500, batch: int = 1010) -> None:
     rng = random.Random(3)
     records = []
     for run in range(runs_total):
-        rows, attrs, _, _ = _spans_of_run(rng, run, 10**18 + run * 10**12, {"span": 0})
+        rows, attrs, _, _, _ = _spans_of_run(rng, run, 10**18 + run * 10**12, {"span": 0})
         attributes: dict[int, dict] = {}
         for span, key, value, type_name in attrs:
             attributes.setdefault(span, {})[key] = values.decode(value, type_name)
