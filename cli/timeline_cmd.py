@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -51,15 +52,30 @@ def events_cmd(
         since_ns=None if moment is None else parse_moment(moment),
     )
     if output_format == "table":
-        found = [{**row, "run_id": row["run_id"][:12]} for row in found]
+        found = [{**row, "run_id": row["run_id"][:12], "attributes": _compact(row["attributes"])}
+                 for row in found]
         found = pick(found, ("time", "run_id", "span_name", "event", "type", "attributes"))
     echo(found, output_format)
 
 
+def _compact(value: Any) -> str | None:
+    """A JSON object on one line, for a table cell (which cuts it to the terminal's taste)."""
+    return json.dumps(value, ensure_ascii=False) if value else None
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _tokens(entry: dict[str, Any]) -> str | None:
-    if "input_tokens" not in entry:
+    if entry["input_tokens"] is None:
         return None
     return f"{entry['input_tokens']}/{entry['output_tokens']}"
+
+
+def _counts(totals: dict[str, Any]) -> str:
+    return ", ".join(_plural(totals[key], noun) for key, noun in (
+        ("runs", "run"), ("spans", "span"), ("events", "event"), ("errors", "error")))
 
 
 def _show_timeline(found: dict[str, Any], output_format: str) -> None:
@@ -68,24 +84,26 @@ def _show_timeline(found: dict[str, Any], output_format: str) -> None:
         echo(found, output_format)
         return
     if output_format == "csv":
-        echo([*entries, {"kind": "total", **totals}], output_format)
+        total = {key: totals.get(key) for key in ("duration_ms", "input_tokens",
+                                                  "output_tokens", "cost_usd")}
+        echo([*entries, {"time": totals["start"], "kind": "total", "name": _counts(totals),
+                         **total}], output_format)
         return
     if not entries:
         click.echo("nothing carries that attribute")
         return
     rows = [
         {"time": entry["time"], "run": f"{entry['run_id'][:8]} {entry['run'] or ''}".strip(),
-         "kind": entry["kind"], "name": entry["name"], "duration_ms": entry.get("duration_ms"),
-         "status": entry.get("status"), "tokens in/out": _tokens(entry),
-         "cost_usd": entry.get("cost_usd"),
-         "detail": entry.get("attributes") or entry.get("status_message")}
+         "kind": entry["kind"], "name": entry["name"], "duration_ms": entry["duration_ms"],
+         "status": entry["status"], "tokens in/out": _tokens(entry),
+         "cost_usd": entry["cost_usd"],
+         "detail": _compact(entry["attributes"]) or entry["status_message"]}
         for entry in entries
     ]
     click.echo(render(pick(rows, tuple(rows[0])), "table"))
     click.echo(
-        f"\n{totals['runs']} runs, {totals['spans']} spans, {totals['events']} events, "
-        f"{totals['errors']} errors, {totals['duration_ms']} ms from first to last; "
-        f"{totals['api_calls']} api_calls: {totals['input_tokens']} input tokens, "
+        f"\n{_counts(totals)}, {totals['duration_ms']} ms from first to last; "
+        f"{_plural(totals['api_calls'], 'api_call')}: {totals['input_tokens']} input tokens, "
         f"{totals['output_tokens']} output tokens, {totals['cost_usd']} USD"
     )
 

@@ -110,11 +110,39 @@ SECTIONS: list[tuple[str, str, str]] = [
      "`a OR b`.", "search warning"),
     ("", "", "search assertion --format json"),
     ("", "A query FTS5 cannot parse:", "search 'disk-full \"oops'"),
+    ("grep", "Python regular expressions over captured output, line by line as grep reads "
+     "files: run, step, stream, line number, line (`:` after the number of a matching line, "
+     "`-` after a context line, `--` between groups). `--scope stdout|stderr|output|span|all` "
+     "(`output`, the default, is every captured file; `span` each span's own text), `RUN`, "
+     "`--step NAME` (output under steps of that name), `-i`, `-A/-B/-C N`, `-m N` (per file). "
+     "Exit status 0 when a line matched, 1 when none did, 2 on an error. Files are streamed; "
+     "when the pattern holds a whole word, the full-text index picks the files to read (a file "
+     "whose middle or long lines were never indexed is always read), so narrowing never loses "
+     "a match.", "grep -i 'warn|fail' -C 1"),
+    ("", "", "grep 'assertion failed: \\d+ != \\d+' --format json"),
+    ("", "`--scope span` searches the spans' names, string attributes and event names:",
+     "grep --scope span 'gpt-\\d+'"),
+    ("", "A pattern `re` cannot compile is one line and exit status 2:", "grep 'ERR(0'"),
     ("timings", "Per step name across runs: count, p50, p95, max, the newest sample and the "
      "trend (median of the newer half of the samples against the older half). `--name`, "
      "`--last N` (each name's newest N samples).", "timings"),
     ("costs", "Paid calls grouped `--by model|provider|run|step|day`, `--since`.", "costs"),
     ("", "", "costs --by step --format json"),
+    ("events", "Span events newest first: time, run, span, event, type, attributes. The type "
+     "is the event's `harness.event.type` attribute, else its name (the harness API's "
+     "`event(\"decision\", ...)` writes the name). `--type NAME`, `--last AGE` or `--since "
+     "DATE`, `RUN`, `--attr KEY=VALUE` (on the event or its span), `--limit N`. `artifact` "
+     "events are left out unless asked for with `--type artifact`.",
+     "events --type decision --last 24h"),
+    ("", "", "events --type decision --format json"),
+    ("timeline", "Every span and event, in any run, that carries the attribute or sits under "
+     "a span that does, in time order, with tokens and cost (counted as `costs` counts them) "
+     "and totals at the end. Here the third step of every run:",
+     "timeline --attr harness.step.number=3"),
+    ("", "", "timeline --attr harness.step.number=3 --format csv"),
+    ("task", "`task ID` is `timeline --attr harness.task.id=ID`: one task's story across "
+     "sessions and workers (`harness.task.id` has an index of its own).",
+     "task gh-450"),
     ("diff", "Run B (default `latest`) against run A: newly failing, fixed, added, removed "
      "steps, and duration changes of at least `--threshold` % and `--min-ms` ms.",
      "diff latest~3 latest~2"),

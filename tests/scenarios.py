@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_sqlite import harness
+from otel_sqlite.conventions import HARNESS_TASK_ID
 from otel_sqlite.exporter import SQLiteSpanExporter
 
 SH = "/bin/sh"
@@ -64,7 +65,7 @@ def nightly(first: bool) -> None:
 
 
 def agent_session() -> None:
-    with harness.run("agent-session", task="gh-450"):
+    with harness.run("agent-session", **{HARNESS_TASK_ID: "gh-450"}):
         with harness.step("plan"):
             with harness.api_call("claude-sonnet-4", provider="anthropic", input_tokens=1200,
                                   output_tokens=300, cost_usd=0.0081):

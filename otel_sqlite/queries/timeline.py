@@ -20,6 +20,12 @@ from otel_sqlite.queries.costs import call_usage
 from otel_sqlite.queries.events import EVENT_TYPE_SQL, attribute_matches, event_row
 
 _KIND_OF_EVENT = "event"
+# Every entry has every key (None where it does not apply), in this order.
+ENTRY_KEYS = (
+    "time", "run_id", "run", "kind", "name", "span_id", "span_name", "duration_ms", "status",
+    "status_message", "input_tokens", "output_tokens", "cost_usd", "type", "attributes",
+    "time_ns",
+)
 
 # The spans that carry the attribute, then everything under them. The task id has a partial
 # index (schema m007) that SQLite uses only when the key is written in the SQL, not bound.
@@ -39,10 +45,10 @@ FROM under JOIN spans s ON s.id = under.id
 
 
 def timeline(db: sqlite3.Connection, key: str, value: str) -> dict[str, Any]:
-    """``{"entries": [...], "totals": {...}}``. Entries in time order, each: ``time``,
-    ``run_id``, ``run``, ``kind`` (run, step, command, api_call, span or event), ``name``,
-    ``span_id``, ``duration_ms``, ``status``, ``input_tokens``, ``output_tokens``,
-    ``cost_usd`` (model calls only), ``type`` and ``attributes`` (events only). Totals:
+    """``{"entries": [...], "totals": {...}}``. Entries in time order, each with the
+    ENTRY_KEYS: ``kind`` is run, step, command, api_call, span or event; tokens and cost are
+    set on model calls, ``span_name`` (the span it happened on), ``type`` and ``attributes``
+    on events. Totals:
     ``runs``, ``spans``, ``events``, ``errors``, ``api_calls``, ``input_tokens``,
     ``output_tokens``, ``cost_usd``, ``start``, ``end``, ``duration_ms``."""
     literal_key = "'" + HARNESS_TASK_ID + "'" if key == HARNESS_TASK_ID else ":key"
@@ -62,7 +68,8 @@ def timeline(db: sqlite3.Connection, key: str, value: str) -> dict[str, Any]:
     for entry in entries:
         entry["time"] = common.iso(entry["time_ns"])
         entry["run"] = names.get(entry["run_id"])
-    return {"entries": entries, "totals": _totals(entries, spans, usage)}
+    return {"entries": [{key: entry.get(key) for key in ENTRY_KEYS} for entry in entries],
+            "totals": _totals(entries, spans, usage)}
 
 
 def _events(
