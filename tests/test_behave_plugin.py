@@ -185,3 +185,16 @@ def test_importing_otel_sqlite_never_imports_behave():
         capture_output=True, text=True, check=True,
     )
     assert done.stdout.strip() == "False"
+
+
+def test_a_worker_started_under_traceparent_joins_that_run(tmp_path):
+    trace_id, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["TRACEPARENT"] = f"00-{trace_id}-{parent}-01"
+    subprocess.run([sys.executable, "-m", "behave", str(FEATURES / "search.feature"), "-f",
+                    RECORDER, "-o", "joined.db", "-f", "null"], cwd=tmp_path, env=env,
+                   check=True, capture_output=True)
+    raw = sqlite3.connect(tmp_path / "joined.db")
+    assert raw.execute("SELECT DISTINCT trace_id FROM spans").fetchall() == [(trace_id,)]
+    assert raw.execute("SELECT parent_span_id FROM spans WHERE harness_kind = 'run'"
+                       ).fetchall() == [(parent,)]
