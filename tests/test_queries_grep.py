@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from otel_sqlite.cli.main import cli
 from otel_sqlite.conventions import ARTIFACT_EVENT, ARTIFACT_PATH, ARTIFACT_ROLE, HARNESS_KIND
-from otel_sqlite.queries.grep import Grep
+from otel_sqlite.queries.grep import MAX_LINE_BYTES, Grep
 from otel_sqlite.records import EventRecord, SpanRecord
 from otel_sqlite.storage import artifacts
 from otel_sqlite.storage.schema import connect_readonly
@@ -175,3 +175,12 @@ def test_a_big_file_is_streamed_in_bounded_memory(db_path, tmp_path):
 
     growth_mib = (peak_rss_kib(TRACE_B[:8]) - peak_rss_kib(TRACE_A[:8])) / 1024
     assert growth_mib < 48 / 5
+
+
+def test_lines_are_numbered_as_grep_numbers_them_whatever_their_length(db_path):
+    """CRLF endings, a line longer than the piece size, and a last line without a newline."""
+    long_line = b"x" * (2 * MAX_LINE_BYTES + 10) + b" needle"
+    record(db_path, TRACE_A, "build", {"stdout": b"first\r\n" + long_line + b"\nneedle last"})
+    found = list(Grep(connect_readonly(db_path), "needle|first"))
+    assert [(row["line"], row["text"][-11:]) for row in found] == [
+        (1, "first"), (2, "xxxx needle"), (3, "needle last")]
