@@ -68,9 +68,9 @@ class _Level:
     children: int = 0  # scenarios (and rules) numbered so far under a feature or rule
     scenarios: int = 0  # scenarios finished under it, and how many of them failed
     failed: int = 0
-    steps: dict[int, int] = field(default_factory=dict)  # id(step) -> its number
     done: set[int] = field(default_factory=set)  # id(step) of steps already recorded
-    failure: str | None = None  # the first failing step's message (for retried attempts)
+    failure: str | None = None  # the first failing step: its message and outcome
+    failure_outcome: str = c.OUTCOME_FAILED
 
 
 def _tags(*models: Any) -> list[str]:
@@ -158,7 +158,7 @@ class Recorder(Formatter):
             previous = self.levels[-1]
             number, attempt = previous.number, previous.attempt + 1
             self._record_unrun_steps(previous)
-            self._finish(previous, c.OUTCOME_FAILED, previous.failure or "failed, retried")
+            self._finish(previous, previous.failure_outcome, previous.failure or "failed")
             self.levels.pop().scope.close()
         else:
             self._close_to(self._container_depth())
@@ -177,26 +177,17 @@ class Recorder(Formatter):
                 attributes[c.HARNESS_TEST_PARAM_PREFIX + heading] = cell
         self._open(scenario, scenario.name, number, attributes, attempt=attempt)
 
-    def step(self, step: Any) -> None:
-        scenario = self._scenario_level()
-        if scenario is not None:
-            scenario.steps.setdefault(id(step), len(scenario.steps) + 1)
-
     def match(self, match: Any) -> None:
         scenario = self._scenario_level()
-        if scenario is None or not (steps := self._steps_to_run(scenario)):
-            return
-        step = steps[0]
-        self._open(step, f"{step.keyword} {step.name}", scenario.steps.get(id(step)),
-                   {c.HARNESS_TEST_KEYWORD: step.keyword, **_location(step)})
+        if scenario is not None and (steps := self._steps_to_run(scenario)):
+            self._open_step(scenario, steps[0])
 
     def result(self, step: Any) -> None:
         scenario = self._scenario_level()
         if scenario is None:
             return
         if self.levels[-1].model is not step:  # a result without a match (dry run)
-            self._open(step, f"{step.keyword} {step.name}", scenario.steps.get(id(step)),
-                       {c.HARNESS_TEST_KEYWORD: step.keyword, **_location(step)})
+            self._open_step(scenario, step)
         level = self.levels.pop()
         self._record_step(scenario, level, step)
         level.scope.close()
@@ -205,6 +196,12 @@ class Recorder(Formatter):
     def _steps_to_run(scenario: _Level) -> list[Any]:
         """The scenario's steps not recorded yet, in order."""
         return [step for step in scenario.model.all_steps if id(step) not in scenario.done]
+
+    def _open_step(self, scenario: _Level, step: Any) -> None:
+        """A step's span, numbered by its place in the scenario (background steps first)."""
+        number = next(n for n, s in enumerate(scenario.model.all_steps, 1) if s is step)
+        self._open(step, f"{step.keyword} {step.name}", number,
+                   {c.HARNESS_TEST_KEYWORD: step.keyword, **_location(step)})
 
     def embedding(self, mime_type: str, data: bytes | str) -> None:
         """``context.attach(mime_type, data)``: a file beside the database, an artifact of the
@@ -237,14 +234,14 @@ class Recorder(Formatter):
 
     # Opening and closing levels.
     def _open(self, model: Any, name: str, number: int | None, attributes: dict[str, Any],
-              attempt: int = 1) -> None:
+              attempt: int | None = None) -> None:
+        """A span for ``model`` under the innermost open one; ``attempt`` for scenarios."""
         scope = ExitStack()
-        is_scenario = attributes.get(c.TEST_CASE_NAME) is not None
         span = scope.enter_context(harness.step(
-            name, number=number, attempt=attempt if is_scenario else None,
+            name, number=number, attempt=attempt,
             **{k: v for k, v in attributes.items() if v not in (None, [])},
         ))
-        self.levels.append(_Level(model, span, scope, number or 0, attempt))
+        self.levels.append(_Level(model, span, scope, number or 0, attempt or 1))
 
     def _next_child(self) -> int | None:
         """The number of a new scenario or rule within its feature or rule."""
@@ -315,7 +312,9 @@ class Recorder(Formatter):
                 name, name)
             message = message or type(exception).__name__
             self._exception_event(level.span, step, exception, message)
-            scenario.failure = scenario.failure or f"{step.keyword} {step.name}: {message}"
+            if scenario.failure is None:
+                scenario.failure = f"{step.keyword} {step.name}: {message}"
+                scenario.failure_outcome = outcome
         reason = _REASONS.get(name, not_run if outcome == c.OUTCOME_SKIPPED else None)
         _set_outcome(level.span, outcome, message, reason)
 
@@ -334,8 +333,7 @@ class Recorder(Formatter):
         not_run = ("an earlier step failed" if scenario.failure else
                    getattr(scenario.model, "skip_reason", None) or "not run")
         for step in self._steps_to_run(scenario):
-            self._open(step, f"{step.keyword} {step.name}", scenario.steps.get(id(step)),
-                       {c.HARNESS_TEST_KEYWORD: step.keyword, **_location(step)})
+            self._open_step(scenario, step)
             level = self.levels.pop()
             self._record_step(scenario, level, step, not_run)
             level.scope.close()

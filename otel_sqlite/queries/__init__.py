@@ -15,7 +15,11 @@ typed errors of ``otel_sqlite.errors``. A ``run`` argument is any run reference:
   ``spans.artifact_content(db, artifact_id, offset=, length=, first_line=, line_count=)``
 - ``logs.captured_output(db, run_or_span, stream=None)``
 - ``search.search(db, query, run=None, limit=50, offset=0)``
-- ``costs.costs(db, by="model", since_ns=None)``
+- ``grep.Grep(db, pattern, scope=, run=, step=, ignore_case=, before=, after=, max_count=)``
+  (iterate it for lines)
+- ``events.list_events(db, event_type=, since_ns=, run=, attributes=, limit=)``
+- ``timeline.timeline(db, key, value)``
+- ``costs.costs(db, by="model", since_ns=None)``, ``costs.call_usage(db, span_ids)``
 - ``diff.diff_runs(db, run_a, run_b, threshold_pct=, min_delta_ms=)``
 - ``flaky.flaky_steps(db, last=20, name=None)``, ``timings.timings(db, name=None, last=None)``
 - ``stats.stats(db)``, ``raw.run_sql(db, query, params=None)``
