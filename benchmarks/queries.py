@@ -256,10 +256,8 @@ def bench(path: Path, repeat: int) -> None:
     print(f"{'(schema 1 runs view: find roots)':36} {ms:10.1f}")
 
 
-def write_cost(runs_total: int = 500, batch: int = 1010) -> None:
-    """CPU time of Store.write on the benchmark's own runs (101 spans, 40 api_calls each), as
-    is and without what the read side added: the run_roots upsert (swapped for a no-op) and
-    m003 / m004's partial indexes. CPU time, not wall time: the machine is shared."""
+def run_records(runs_total: int) -> list[SpanRecord]:
+    """The benchmark's runs as the records a writer hands the store."""
     rng = random.Random(3)
     records = []
     for run in range(runs_total):
@@ -271,6 +269,14 @@ def write_cost(runs_total: int = 500, batch: int = 1010) -> None:
             records.append(SpanRecord(trace, span_id, name, start, end, parent_span_id=parent,
                                       status_code=code, status_message=message,
                                       attributes=attributes.get(span, {})))
+    return records
+
+
+def write_cost(runs_total: int = 500, batch: int = 1010) -> None:
+    """CPU time of Store.write on the benchmark's own runs (101 spans, 40 api_calls each), as
+    is and without what the read side added: the run_roots upsert (swapped for a no-op) and
+    m003 / m004's partial indexes. CPU time, not wall time: the machine is shared."""
+    records = run_records(runs_total)
     upsert = store._UPSERT_RUN_ROOTS
     rates: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as tmp:

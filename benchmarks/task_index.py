@@ -10,39 +10,22 @@ alike. CPU time, not wall time: the machine is shared.
 from __future__ import annotations
 
 import os
-import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from queries import _spans_of_run
+from queries import run_records
 
-from otel_sqlite.records import SpanRecord
-from otel_sqlite.storage import store, values
+from otel_sqlite.storage import store
 
 RUNS = 300
 BATCH = 1010
 REPEAT = 7
 
 
-def records() -> list[SpanRecord]:
-    rng = random.Random(3)
-    found = []
-    for run in range(RUNS):
-        rows, attrs, _, _, _ = _spans_of_run(rng, run, 10**18 + run * 10**12, {"span": 0})
-        attributes: dict[int, dict] = {}
-        for span, key, value, type_name in attrs:
-            attributes.setdefault(span, {})[key] = values.decode(value, type_name)
-        for span, trace, span_id, parent, name, _kind, start, end, code, message in rows:
-            found.append(SpanRecord(trace, span_id, name, start, end, parent_span_id=parent,
-                                    status_code=code, status_message=message,
-                                    attributes=attributes.get(span, {})))
-    return found
-
-
 def main() -> None:
-    spans = records()
+    spans = run_records(RUNS)
     rates: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as tmp:
         for attempt in range(REPEAT):
