@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -184,3 +185,23 @@ def test_lines_are_numbered_as_grep_numbers_them_whatever_their_length(db_path):
     found = list(Grep(connect_readonly(db_path), "needle|first"))
     assert [(row["line"], row["text"][-11:]) for row in found] == [
         (1, "first"), (2, "xxxx needle"), (3, "needle last")]
+
+
+@pytest.mark.skipif(shutil.which("grep") is None, reason="no grep on this machine to compare")
+def test_line_numbers_agree_with_gnu_grep_across_chunks_and_long_lines(db_path, tmp_path):
+    """Chunks without the pattern's literal are counted, not split: the numbers stay true."""
+    rng = random.Random(5)
+    log = tmp_path / "mixed.log"
+    with open(log, "wb") as f:
+        for n in range(200_000):
+            size = rng.choice((0, 5, 40, 40, 40, 300_000 if n % 40_000 == 7 else 60))
+            if n in (90_001, 150_001):  # longer than a piece: searched in pieces
+                size = MAX_LINE_BYTES + MAX_LINE_BYTES // 2
+            needle = b" ERR042 " if n % 37_000 == 11 or n == 150_001 else b""
+            f.write(b"k" * size + needle + b"\n")
+    record(db_path, TRACE_A, "build", {"stdout": log})
+    for pattern in (r"ERR[0-9]+", r"E.R042", r"^k{5}$"):
+        ours = [row["line"] for row in Grep(connect_readonly(db_path), pattern)]
+        theirs = subprocess.run(["grep", "-n", "-E", pattern, str(log)], capture_output=True,
+                                text=True).stdout.splitlines()
+        assert ours == [int(line.split(":")[0]) for line in theirs], pattern

@@ -8,9 +8,13 @@ them all, or if the index cannot vouch for it: its middle or a long line's tail 
 indexed (``index_truncated``), it was not indexed at all (binary, unreadable when recorded), or
 the database has no FTS5. So narrowing never drops a file that could match.
 
-Files are read as a stream, a line at a time (a line longer than ``MAX_LINE_BYTES`` is searched
-in pieces of that size), so memory stays bounded whatever their size. A file whose first
-``BINARY_SNIFF_BYTES`` hold a NUL byte is binary: as grep does, one row says it matches.
+Files are read as a stream, a chunk at a time (a line longer than ``MAX_LINE_BYTES`` is searched
+in pieces of that size), so memory stays bounded whatever their size. When every match must
+contain a run of literal characters (the ``needle``: ``ERR`` of ``ERR[0-9]{3}``), a line is
+decoded and searched only if its bytes hold it, and without context lines a chunk that lacks
+it is only counted: a 1M-line file the index could not vouch for reads in about 0.15 s. A file
+whose first ``BINARY_SNIFF_BYTES`` hold a NUL byte is binary: as grep does, one row says it
+matches.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, BinaryIO
 from otel_sqlite.conventions import KIND_STEP, ROLE_STDERR, ROLE_STDOUT
 from otel_sqlite.errors import QuerySyntaxError
 from otel_sqlite.queries import common
-from otel_sqlite.queries.regex_literals import compile_pattern, fts_query, required_words
+from otel_sqlite.queries.regex_literals import compile_pattern, fts_query, literals
 from otel_sqlite.queries.resolve import resolve_run
 from otel_sqlite.queries.search import SPAN_TEXT_STREAM
 from otel_sqlite.storage.artifacts import BINARY_SNIFF_BYTES, resolve_stored_path
@@ -82,7 +86,10 @@ class Grep:
             raise QuerySyntaxError(f"unknown scope '{scope}': choose one of {', '.join(SCOPES)}")
         self.db = db
         self.regex = check_pattern(pattern, ignore_case)
-        self.words = required_words(pattern, self.regex.flags)
+        found = literals(pattern, self.regex.flags)
+        self.words, self.needle = found.words, found.needle
+        self.needle_bytes = (
+            found.needle.encode() if found.needle and "\ufffd" not in found.needle else None)
         self.scope = scope
         self.trace_id = resolve_run(db, run)["trace_id"] if run is not None else None
         self.step = step
@@ -150,11 +157,14 @@ class Grep:
             f"JOIN spans s ON s.id = t.span WHERE t.artifact IS NULL {where} ORDER BY t.id",
             args,
         ):
-            if self.regex.search(text) and self._under_step(span):
+            if self._matches(text) and self._under_step(span):
                 yield {"run_id": trace_id, "span_id": span_id, "span_name": name,
                        "step": self._step_of(span), "stream": SPAN_TEXT_STREAM, "path": None,
                        "artifact_id": None, "line": 0, "text": text, "match": True,
                        "binary": False}
+
+    def _matches(self, text: str) -> bool:
+        return (self.needle is None or self.needle in text) and bool(self.regex.search(text))
 
     def _under_step(self, span: int) -> bool:
         return self.step is None or self.step in self._steps_above(span)
@@ -199,14 +209,16 @@ class Grep:
         self.files_read += 1
         with raw:
             first = raw.read(_CHUNK)
-            lines = _numbered_lines(raw, first)
+            no_context = not (self.before or self.after)
+            lines = _numbered_lines(raw, first, self.needle_bytes if no_context else None)
             if b"\0" in first[:BINARY_SNIFF_BYTES]:
                 yield from self._binary_match(artifact, lines)
             else:
                 yield from self._context_matches(artifact, lines)
 
-    def _row(self, artifact: dict[str, Any], number: int | None, text: str, match: bool,
-             binary: bool = False) -> dict[str, Any]:
+    def _row(self, artifact: dict[str, Any], number: int | None, line: bytes | str,
+             match: bool, binary: bool = False) -> dict[str, Any]:
+        text = _text(line) if isinstance(line, bytes) else line
         return {
             "run_id": artifact["run_id"], "span_id": artifact["span_id"],
             "span_name": artifact["span_name"], "step": self._step_of(artifact["span"]),
@@ -215,18 +227,25 @@ class Grep:
             "match": match, "binary": binary,
         }
 
+    def _line_matches(self, line: bytes) -> bool:
+        """Whether a line of a file matches: its bytes must hold the needle first, which
+        spares decoding most lines (a needle in the text is in the UTF-8 bytes too)."""
+        if self.needle_bytes is not None and self.needle_bytes not in line:
+            return False
+        return bool(self.regex.search(_text(line)))
+
     def _binary_match(
-        self, artifact: dict[str, Any], lines: Iterator[tuple[int, str]]
+        self, artifact: dict[str, Any], lines: Iterator[tuple[int, bytes]]
     ) -> Iterator[dict[str, Any]]:
-        for number, text in lines:
-            if self.regex.search(text):
+        for number, line in lines:
+            if self._line_matches(line):
                 yield self._row(artifact, number, BINARY_MATCHES, True, binary=True)
                 return
 
     def _context_matches(
-        self, artifact: dict[str, Any], lines: Iterator[tuple[int, str]]
+        self, artifact: dict[str, Any], lines: Iterator[tuple[int, bytes]]
     ) -> Iterator[dict[str, Any]]:
-        before: deque[tuple[int, str]] = deque(maxlen=self.before)
+        before: deque[tuple[int, bytes]] = deque(maxlen=self.before)
         trailing = 0
         matches = 0
         for number, text in lines:
@@ -236,7 +255,7 @@ class Grep:
                 trailing -= 1
                 yield self._row(artifact, number, text, False)
                 continue
-            if self.regex.search(text):
+            if self._line_matches(text):
                 matches += 1
                 for earlier, earlier_text in before:
                     yield self._row(artifact, earlier, earlier_text, False)
@@ -250,29 +269,42 @@ class Grep:
                 before.append((number, text))
 
 
-def _numbered_lines(raw: BinaryIO, first: bytes) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` of a file whose first ``_CHUNK`` bytes are ``first``.
+def _text(line: bytes) -> str:
+    """A line's text: bytes that are not UTF-8 read as U+FFFD; a CRLF ending is dropped."""
+    return line.decode("utf-8", "replace").removesuffix("\r")
+
+
+def _numbered_lines(
+    raw: BinaryIO, first: bytes, needle: bytes | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """``(line number, bytes)`` of a file whose first ``_CHUNK`` bytes are ``first``.
 
     Read a chunk at a time; a line longer than MAX_LINE_BYTES comes in pieces of that size,
     each with the line's number. Lines end at ``\n`` only, as grep splits them (a ``\r`` of
-    progress output stays in its line); bytes that are not UTF-8 read as U+FFFD.
+    progress output stays in its line). With a ``needle`` every match must contain, the
+    lines of a chunk without it are only counted, never split (the caller wants no context).
     """
     number, continued, carry = 0, False, b""
     chunk = first
     while chunk:
-        lines = (carry + chunk).split(b"\n")
-        carry = lines.pop()
-        for line in lines:
-            if not continued:
-                number += 1
-            continued = False
-            yield number, line.decode("utf-8", "replace").removesuffix("\r")
+        block = carry + chunk
+        cut = block.rfind(b"\n") + 1
+        complete, carry = block[:cut], block[cut:]
+        if needle is not None and needle not in complete:
+            number += complete.count(b"\n") - (continued and cut > 0)
+            continued = continued and cut == 0
+        else:
+            for line in complete[:-1].split(b"\n") if complete else ():
+                if not continued:
+                    number += 1
+                continued = False
+                yield number, line
         while len(carry) > MAX_LINE_BYTES:
             if not continued:
                 number += 1
             continued = True
-            yield number, carry[:MAX_LINE_BYTES].decode("utf-8", "replace")
+            yield number, carry[:MAX_LINE_BYTES]
             carry = carry[MAX_LINE_BYTES:]
         chunk = raw.read(_CHUNK)
     if carry:
-        yield number + (not continued), carry.decode("utf-8", "replace").removesuffix("\r")
+        yield number + (not continued), carry
