@@ -205,3 +205,10 @@ def test_line_numbers_agree_with_gnu_grep_across_chunks_and_long_lines(db_path, 
         theirs = subprocess.run(["grep", "-n", "-E", pattern, str(log)], capture_output=True,
                                 text=True).stdout.splitlines()
         assert ours == [int(line.split(":")[0]) for line in theirs], pattern
+
+
+def test_every_error_is_status_2_so_that_1_still_means_no_match(tmp_path):
+    code, output = grep("x", "--db", str(tmp_path / "missing.db"))
+    assert (code, output.splitlines()[-1]) == (
+        2, f"Error: no database at {tmp_path / 'missing.db'} (record something first, or pass "
+           "--db)")

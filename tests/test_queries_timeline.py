@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -125,3 +127,12 @@ def test_the_table_ends_with_totals(two_sessions):
     assert "4 api_calls" in output.splitlines()[-1]
     assert CliRunner().invoke(cli, ["task", "gh-999"]).output == (
         "nothing carries that attribute\n")
+
+
+def test_csv_ends_with_a_total_row(two_sessions):
+    result = CliRunner().invoke(cli, ["task", "gh-450", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [row["kind"] for row in rows[:-1]] == ["step", "event", "api_call", "api_call",
+                                                  "command"] * 2
+    assert (rows[-1]["kind"], rows[-1]["name"]) == ("total", "2 runs, 8 spans, 2 events, 0 errors")
+    assert float(rows[-1]["cost_usd"]) == read("task", "gh-450")["totals"]["cost_usd"]
