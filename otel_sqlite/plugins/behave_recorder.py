@@ -16,10 +16,8 @@ words (``harness.test.outcome``), so every reader counts both alike.
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 import os
-import re
 import traceback
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -31,8 +29,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from otel_sqlite import conventions as c
 from otel_sqlite import harness
-from otel_sqlite.capture.command_span import artifact_attributes
-from otel_sqlite.capture.process import CapturedFile
+from otel_sqlite.plugins.attachments import attach_bytes
 from otel_sqlite.storage.paths import resolve_db_path
 
 USERDATA_SWITCH = "otel_sqlite"  # behave -D otel_sqlite=1 (or =DB)
@@ -128,6 +125,7 @@ class Recorder(Formatter):
         self.features = 0
         self.scenarios = 0
         self.failed = 0
+        self.attachments = 0
         self.closed = False
 
     # Containers: features and rules.
@@ -206,18 +204,13 @@ class Recorder(Formatter):
     def embedding(self, mime_type: str, data: bytes | str) -> None:
         """``context.attach(mime_type, data)``: a file beside the database, an artifact of the
         innermost open span (the step that attached it, else its scenario)."""
-        span = self.levels[-1].span if self.levels else self.run_span
+        level = self.levels[-1] if self.levels else None
+        span = level.span if level is not None else self.run_span
         content = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-        folder = harness.artifact_dir(span)
-        folder.mkdir(parents=True, exist_ok=True)
-        count = len(list(folder.glob(f"{ROLE_ATTACHMENT}-*")))
+        self.attachments += 1
         extension = mimetypes.guess_extension(mime_type) or ".bin"
-        path = folder / f"{ROLE_ATTACHMENT}-{count + 1}{extension}"
-        path.write_bytes(content)
-        captured = CapturedFile(ROLE_ATTACHMENT, path, len(content),
-                                hashlib.sha256(content).hexdigest())
-        span.add_event(c.ARTIFACT_EVENT, {**artifact_attributes(captured),
-                                          c.ARTIFACT_MEDIA_TYPE: mime_type})
+        attach_bytes(span, ROLE_ATTACHMENT, f"{ROLE_ATTACHMENT}-{self.attachments}{extension}",
+                     content, mime_type)
 
     def close(self) -> None:
         if self.closed:
@@ -342,15 +335,8 @@ class Recorder(Formatter):
         captured = getattr(scenario.model, "captured", None)
         for role in (c.ROLE_STDOUT, c.ROLE_STDERR):
             text = getattr(captured, role, "") if captured is not None else ""
-            if not text:
-                continue
-            data = text.encode("utf-8", "replace")
-            folder = harness.artifact_dir(scenario.span)
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / re.sub(r"[^\w.-]", "_", role)
-            path.write_bytes(data)
-            scenario.span.add_event(c.ARTIFACT_EVENT, artifact_attributes(
-                CapturedFile(role, path, len(data), hashlib.sha256(data).hexdigest())))
+            if text:
+                attach_bytes(scenario.span, role, role, text.encode("utf-8", "replace"))
 
 
 def enabled(userdata: Any) -> str | None:

@@ -12,9 +12,7 @@ whose steps join the same trace.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -28,8 +26,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from otel_sqlite import conventions as c
 from otel_sqlite import harness
-from otel_sqlite.capture.command_span import artifact_attributes
-from otel_sqlite.capture.process import CapturedFile
+from otel_sqlite.plugins.attachments import attach_bytes
 from otel_sqlite.sdk.exporter import SQLiteSpanExporter
 from otel_sqlite.sdk.in_flight_watch import InFlightWatch
 from otel_sqlite.sdk.provider import DEFAULT_EXPORTER, exporter_names
@@ -379,17 +376,8 @@ class Recorder:
         self._end_attempt(item, attempt)
 
     def _attach_output(self, span: Span, sections: Sequence[tuple[str, str]]) -> None:
-        texts = captured_sections(sections)
-        if not texts:
-            return
-        folder = harness.artifact_dir(span)
-        folder.mkdir(parents=True, exist_ok=True)
-        for role, text in texts.items():
-            data = text.encode("utf-8", "replace")
-            path = folder / re.sub(r"[^\w.-]", "_", role)
-            path.write_bytes(data)
-            captured = CapturedFile(role, path, len(data), hashlib.sha256(data).hexdigest())
-            span.add_event(c.ARTIFACT_EVENT, artifact_attributes(captured))
+        for role, text in captured_sections(sections).items():
+            attach_bytes(span, role, role, text.encode("utf-8", "replace"))
 
     def _finish_run(self, exit_code: int) -> None:
         span = self.run_span
