@@ -25,11 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from behave.formatter.base import Formatter, StreamOpener
+from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from otel_sqlite import conventions as c
 from otel_sqlite import harness
 from otel_sqlite.plugins.attachments import attach_bytes
+from otel_sqlite.sdk.exporter import SQLiteSpanExporter
+from otel_sqlite.sdk.in_flight_watch import InFlightWatch
+from otel_sqlite.sdk.provider import DEFAULT_EXPORTER, exporter_names
 from otel_sqlite.storage.paths import resolve_db_path
 
 USERDATA_SWITCH = "otel_sqlite"  # behave -D otel_sqlite=1 (or =DB)
@@ -114,6 +118,11 @@ class Recorder(Formatter):
             resolve_db_path(target).absolute(),
             service_name=os.environ.get("OTEL_SERVICE_NAME") or "behave",
         )
+        self.tracer = self.provider.get_tracer("otel_sqlite.behave")
+        self.watch = (
+            InFlightWatch(SQLiteSpanExporter(harness.database()))
+            if DEFAULT_EXPORTER in exporter_names() else None
+        )
         userdata = getattr(config, "userdata", None) or {}
         name = userdata.get(USERDATA_NAME) or Path.cwd().name
         self.session = ExitStack()
@@ -196,10 +205,23 @@ class Recorder(Formatter):
         return [step for step in scenario.model.all_steps if id(step) not in scenario.done]
 
     def _open_step(self, scenario: _Level, step: Any) -> None:
-        """A step's span, numbered by its place in the scenario (background steps first)."""
+        """A step's span, numbered by its place in the scenario (background steps first).
+
+        Written in flight only if it runs for a while (``InFlightWatch``), as the pytest
+        plugin does for tests: a row per step at its start doubled what recording cost.
+        """
         number = next(n for n, s in enumerate(scenario.model.all_steps, 1) if s is step)
-        self._open(step, f"{step.keyword} {step.name}", number,
-                   {c.HARNESS_TEST_KEYWORD: step.keyword, **_location(step)})
+        attributes = {c.HARNESS_STEP_NUMBER: number, c.HARNESS_TEST_KEYWORD: step.keyword,
+                      **_location(step)}
+        span = self.tracer.start_span(f"{step.keyword} {step.name}", attributes=attributes)
+        # The kind comes after the start, so the in-flight processor does not write it.
+        span.set_attribute(c.HARNESS_KIND, c.KIND_STEP)
+        scope = ExitStack()
+        scope.enter_context(trace.use_span(span, end_on_exit=True))
+        if self.watch is not None:  # unwatched before the span ends (the stack unwinds)
+            self.watch.watch(span)
+            scope.callback(self.watch.unwatch)
+        self.levels.append(_Level(step, span, scope, number))
 
     def embedding(self, mime_type: str, data: bytes | str) -> None:
         """``context.attach(mime_type, data)``: a file beside the database, an artifact of the
@@ -223,6 +245,8 @@ class Recorder(Formatter):
             span.set_status(Status(StatusCode.ERROR, f"behave: {self.failed} of "
                                                      f"{self.scenarios} scenarios failed"))
         self.session.close()
+        if self.watch is not None:
+            self.watch.close()
         self.provider.force_flush()
 
     # Opening and closing levels.
