@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,39 @@ def test_a_worker_started_under_traceparent_joins_that_run(tmp_path):
     assert raw.execute("SELECT DISTINCT trace_id FROM spans").fetchall() == [(trace_id,)]
     assert raw.execute("SELECT parent_span_id FROM spans WHERE harness_kind = 'run'"
                        ).fetchall() == [(parent,)]
+
+
+def test_a_hanging_step_is_on_disk_while_it_hangs(tmp_path):
+    """Steps are written in flight only once they run long; a hanging one is there to see."""
+    features = tmp_path / "features"
+    (features / "steps").mkdir(parents=True)
+    (features / "hang.feature").write_text(
+        "Feature: hang\n  Scenario: waits\n    Given a quick step\n    When I wait for go\n")
+    (features / "steps" / "steps.py").write_text(
+        "import os, time\nfrom behave import given, when\n\n"
+        "@given('a quick step')\ndef quick(context):\n    pass\n\n"
+        "@when('I wait for go')\ndef wait(context):\n"
+        "    deadline = time.monotonic() + 60\n"
+        "    while not os.path.exists('go') and time.monotonic() < deadline:\n"
+        "        time.sleep(0.01)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    worker = subprocess.Popen([sys.executable, "-m", "behave", "features", "-f", RECORDER,
+                               "-o", "hang.db", "-f", "null"], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def in_flight() -> list[str]:
+        try:
+            raw = sqlite3.connect(f"file:{tmp_path / 'hang.db'}?mode=ro", uri=True)
+            return [name for (name,) in raw.execute(
+                "SELECT name FROM spans WHERE end_ns IS NULL ORDER BY start_ns")]
+        except sqlite3.Error:
+            return []
+
+    deadline = time.monotonic() + 60
+    while "When I wait for go" not in in_flight() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    hanging = in_flight()
+    (tmp_path / "go").touch()
+    assert worker.wait(timeout=60) == 0, worker.stderr.read()
+    assert hanging == [tmp_path.name, "hang", "waits", "When I wait for go"]
+    assert in_flight() == []
