@@ -17,14 +17,17 @@ from otel_sqlite.queries import timeline as timeline_queries
 from otel_sqlite.queries.timespec import parse_moment
 
 
-def _key_value(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    pairs = []
-    for argument in (value,) if isinstance(value, str) else value:
-        key, separator, text = argument.partition("=")
-        if not separator or not key.strip():
-            raise click.BadParameter(f"'{argument}' is not KEY=VALUE", ctx, param)
-        pairs.append((key.strip(), text))
-    return pairs[0] if isinstance(value, str) else dict(pairs)
+def _pair(ctx: click.Context, param: click.Parameter, argument: str) -> tuple[str, str]:
+    """``KEY=VALUE`` as a pair; the value stays text (it is compared as text)."""
+    key, separator, text = argument.partition("=")
+    if not separator or not key.strip():
+        raise click.BadParameter(f"'{argument}' is not KEY=VALUE", ctx, param)
+    return key.strip(), text
+
+
+def _pairs(ctx: click.Context, param: click.Parameter, arguments: tuple[str, ...]
+           ) -> dict[str, str]:
+    return dict(_pair(ctx, param, argument) for argument in arguments)
 
 
 @click.command(name="events", epilog=f"{RUN_HELP} An event's type is its {HARNESS_EVENT_TYPE} "
@@ -34,7 +37,7 @@ def _key_value(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
               "(decision, trigger, exception...).")
 @click.option("--last", metavar="AGE", help="Only the last AGE (24h, 7d).")
 @click.option("--since", metavar="DATE", help="Only since then: a date or an age.")
-@click.option("--attr", "attributes", multiple=True, metavar="KEY=VALUE", callback=_key_value,
+@click.option("--attr", "attributes", multiple=True, metavar="KEY=VALUE", callback=_pairs,
               help="Only events whose own or span's attribute KEY is VALUE; repeatable.")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @db_option
@@ -109,7 +112,7 @@ def _show_timeline(found: dict[str, Any], output_format: str) -> None:
 
 
 @click.command(name="timeline")
-@click.option("--attr", "attribute", required=True, metavar="KEY=VALUE", callback=_key_value,
+@click.option("--attr", "attribute", required=True, metavar="KEY=VALUE", callback=_pair,
               help="The attribute that marks the thread, e.g. session.id=s-42.")
 @db_option
 @format_option
