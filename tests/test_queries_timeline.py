@@ -136,3 +136,10 @@ def test_csv_ends_with_a_total_row(two_sessions):
                                                   "command"] * 2
     assert (rows[-1]["kind"], rows[-1]["name"]) == ("total", "2 runs, 8 spans, 2 events, 0 errors")
     assert float(rows[-1]["cost_usd"]) == read("task", "gh-450")["totals"]["cost_usd"]
+
+
+def test_an_attribute_without_a_value_is_a_usage_error(two_sessions):
+    result = CliRunner().invoke(cli, ["timeline", "--attr", "harness.task.id"])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: Invalid value for '--attr': 'harness.task.id' is not KEY=VALUE")
