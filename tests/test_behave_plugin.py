@@ -12,12 +12,15 @@ import sqlite3
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from junitparser import JUnitXml
 
+from otel_sqlite.cli.main import cli
 from otel_sqlite.queries.steps import run_steps
 from otel_sqlite.storage.schema import connect_readonly
 
@@ -76,6 +79,19 @@ def test_each_scenario_has_the_status_behaves_junit_report_gives_it(suite_run):
                 junit[case.name] = case._elem.get("status").replace("hook_error", "error")
     assert scenario_outcomes(suite_run / "run.db") == junit
     assert set(junit.values()) == {"passed", "error", "skipped"}
+
+
+def test_export_junit_counts_scenarios_as_behaves_own_report_does(suite_run):
+    theirs = {key: 0 for key in ("tests", "failures", "errors", "skipped")}
+    for report in sorted((suite_run / "junit").glob("*.xml")):
+        for suite in JUnitXml.fromfile(str(report)):
+            for key in theirs:
+                theirs[key] += int(suite._elem.get(key, 0))
+    done = CliRunner().invoke(cli, ["export", "junit", "--db", str(suite_run / "run.db")],
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    ours = ET.fromstring(done.output).find("testsuite")
+    assert {key: int(ours.get(key)) for key in theirs} == theirs
 
 
 def test_features_scenarios_and_steps_nest_with_their_numbers(suite_run):

@@ -23,6 +23,7 @@ from otel_sqlite.conventions import (
     KIND_STEP,
     PROCESS_EXIT_CODE,
     ROLE_STDERR,
+    TEST_CASE_NAME,
     TEST_CASE_RESULT_STATUS,
     TEST_SUITE_RUN_STATUS,
 )
@@ -96,13 +97,16 @@ SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.harness_
        END,
        CASE WHEN s.harness_kind IS NOT '{KIND_API_CALL}' THEN
            (SELECT value FROM attributes WHERE span = s.id AND key = '{HARNESS_TEST_REASON}')
+       END,
+       CASE WHEN s.harness_kind = '{KIND_STEP}' THEN
+           EXISTS (SELECT 1 FROM attributes WHERE span = s.id AND key = '{TEST_CASE_NAME}')
        END
 FROM spans s WHERE s.trace_id IN ({{}})
 """
 _SPAN_KEYS = (
     "id", "trace_id", "span_id", "parent_span_id", "name", "kind", "harness_kind", "start_ns",
     "end_ns", "status_code", "status_message", "number", "attempt", "exit_code",
-    "recorded_outcome", "result_status", "reason",
+    "recorded_outcome", "result_status", "reason", "test_case",
 )
 
 

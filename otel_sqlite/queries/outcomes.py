@@ -17,7 +17,9 @@ A span's outcome is read, first that applies, from:
 
 What a run counts (its "cases", the JUnit test cases): its leaf steps, plus a step with steps
 inside that went wrong on its own (no step below it did); a run without any step is its own
-single case. The run itself is never one of its own steps.
+single case. The run itself is never one of its own steps. A step that says it is a test case
+(OTel's ``test.case.name``: a pytest test, a behave scenario) counts as one case whatever it
+holds: the steps inside it (Given / When / Then, ``with step()`` in a test) are its parts.
 """
 
 from __future__ import annotations
@@ -81,9 +83,16 @@ def outcome_of_attributes(
 
 
 def counted(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The steps a run counts, in tree order: leaves, and a step with steps inside whose own
-    outcome is a problem none of the steps below it has. ``steps`` as the step model builds
-    them (tree order, ``parent_span_id``, ``child_steps``, ``outcome``)."""
+    """The steps a run counts, in tree order: test cases and leaves, and a step with steps
+    inside whose own outcome is a problem none of the steps below it has. ``steps`` as the
+    step model builds them (tree order, ``parent_span_id``, ``child_steps``, ``outcome``,
+    ``test_case``)."""
+    cases = {step["span_id"] for step in steps if step["test_case"]}
+    parts: set[str] = set()  # steps inside a test case
+    for step in steps:  # parents before their children
+        if step["parent_span_id"] in cases or step["parent_span_id"] in parts:
+            parts.add(step["span_id"])
+    steps = [step for step in steps if step["span_id"] not in parts]
     problem_below: set[str] = set()
     for step in reversed(steps):  # children before their parents
         if step["outcome"] in PROBLEMS or step["span_id"] in problem_below:
@@ -91,7 +100,7 @@ def counted(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 problem_below.add(step["parent_span_id"])
     return [
         step for step in steps
-        if not step["child_steps"]
+        if not step["child_steps"] or step["span_id"] in cases
         or (step["outcome"] in PROBLEMS and step["span_id"] not in problem_below)
     ]
 

@@ -143,6 +143,7 @@ def _step(
         ] if deciding["attempt"] is not None else [],
         attempt_count=len(attempts),
         child_steps=child_steps,
+        test_case=bool(deciding["test_case"]),
     )
     return step
 
