@@ -15,7 +15,6 @@ from typing import Any
 from otel_sqlite.conventions import ARTIFACT_EVENT, HARNESS_EVENT_TYPE
 from otel_sqlite.queries import common
 from otel_sqlite.queries.resolve import resolve_run
-from otel_sqlite.storage.values import INT64_MAX
 
 EVENT_TYPE_SQL = f"coalesce(json_extract(e.attributes, '$.\"{HARNESS_EVENT_TYPE}\"'), e.name)"
 
@@ -57,7 +56,7 @@ def list_events(
     args: dict[str, Any] = {"type": event_type, "limit": limit}
     if since_ns is not None:
         where.append("e.time_ns >= :since")
-        args["since"] = min(since_ns, INT64_MAX)  # a date past 2262 is simply "never"
+        args["since"] = since_ns
     if run is not None:
         where.append("s.trace_id = :trace")
         args["trace"] = resolve_run(db, run)["trace_id"]

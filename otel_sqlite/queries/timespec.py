@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timezone
 
 from otel_sqlite.errors import OtelSqliteError
+from otel_sqlite.storage.values import INT64_MAX, INT64_MIN
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -32,10 +33,11 @@ def parse_age(text: str) -> float:
 
 def parse_moment(text: str, now: float | None = None) -> int:
     """Nanoseconds since the epoch for an age ago (``2h``) or an ISO date / date-time (UTC
-    unless it says otherwise)."""
+    unless it says otherwise), held within what a stored time can be: a date past 2262 is
+    simply "never", an age longer than history "always"."""
     now = time.time() if now is None else now
     if _AGE.fullmatch(text.strip().lower()):
-        return int((now - parse_age(text)) * 1e9)
+        return _clamped((now - parse_age(text)) * 1e9)
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -44,4 +46,8 @@ def parse_moment(text: str, now: float | None = None) -> int:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1e9)
+    return _clamped(moment.timestamp() * 1e9)
+
+
+def _clamped(ns: float) -> int:
+    return int(min(max(ns, INT64_MIN), INT64_MAX))
