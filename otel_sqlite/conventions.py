@@ -37,6 +37,35 @@ GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
 GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
 GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+# Span events of the older GenAI conventions (gen_ai.user.message, gen_ai.choice, ...).
+GEN_AI_EVENT_PREFIX = "gen_ai."
+# Older gen_ai.* names many instrumentations still emit (OpenLLMetry, early openai-v2).
+GEN_AI_SYSTEM = "gen_ai.system"
+GEN_AI_USAGE_PROMPT_TOKENS = "gen_ai.usage.prompt_tokens"
+GEN_AI_USAGE_COMPLETION_TOKENS = "gen_ai.usage.completion_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD = "gen_ai.usage.cache_read_input_tokens"
+LLM_USAGE_TOTAL_TOKENS = "llm.usage.total_tokens"
+LLM_REQUEST_TYPE = "llm.request.type"
+GEN_AI_PROMPT_PREFIX = "gen_ai.prompt."
+GEN_AI_COMPLETION_PREFIX = "gen_ai.completion."
+# OpenInference (Arize Phoenix) names.
+LLM_MODEL_NAME = "llm.model_name"
+LLM_SYSTEM = "llm.system"
+LLM_PROVIDER = "llm.provider"
+LLM_TOKEN_COUNT_PROMPT = "llm.token_count.prompt"
+LLM_TOKEN_COUNT_COMPLETION = "llm.token_count.completion"
+LLM_TOKEN_COUNT_CACHE_READ = "llm.token_count.prompt_details.cache_read"
+LLM_INPUT_MESSAGES_PREFIX = "llm.input_messages."
+LLM_OUTPUT_MESSAGES_PREFIX = "llm.output_messages."
+OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
+OPENINFERENCE_KIND_LLM = "LLM"
 
 # Provenance of a run.
 VCS_REF_HEAD_REVISION = "vcs.ref.head.revision"
@@ -75,6 +104,8 @@ ENV_TRACEPARENT = "TRACEPARENT"
 ENV_TRACESTATE = "TRACESTATE"
 # Where the database lives unless told otherwise.
 ENV_DB = "OTEL_SQLITE_DB"
+# A price table (TOML or JSON) that overrides or extends the built-in one for estimated costs.
+ENV_PRICES = "OTEL_SQLITE_PRICES"
 # What ``run start`` exports for ``run end``: the run span's ids, name, start and attributes.
 ENV_RUN = "OTEL_SQLITE_RUN"
 # Standard OTel SDK variables that exec / run read without the SDK.

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from otel_sqlite.errors import DatabaseError, NewerSchemaError
+from otel_sqlite.storage import model_calls
 
 # A writer waits this long for another writer's transaction before giving up; many short
 # transactions from several processes interleave well inside it.
@@ -351,6 +352,51 @@ def m007_task_id_index(db: sqlite3.Connection, fts: bool) -> None:
         "CREATE INDEX IF NOT EXISTS attributes_task_id ON attributes (value) "
         "WHERE key = 'harness.task.id'"
     )
+
+
+@migration
+def m008_model_calls(db: sqlite3.Connection, fts: bool) -> None:
+    """Model calls from any GenAI instrumentation, one narrow row each (storage/model_calls).
+
+    ``costs`` read each call's attributes by key: fine for harness api_calls, but a span from
+    an instrumentation may name its model, provider and tokens under any of three conventions,
+    and looking each up at read time cost seconds on a million spans. The store copies them
+    here as it writes; the ``api_calls`` view reads this table and says which spans count.
+    """
+    execute_script(
+        db,
+        """
+        CREATE TABLE model_calls (
+            span INTEGER PRIMARY KEY REFERENCES spans (id) ON DELETE CASCADE,
+            trace_id TEXT NOT NULL,
+            start_ns INTEGER NOT NULL,
+            end_ns INTEGER,
+            declared INTEGER NOT NULL,      -- a harness api_call recording tokens or a cost
+            model TEXT,
+            provider TEXT,
+            operation TEXT,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            cached_input_tokens INTEGER,
+            cost_usd REAL,                  -- harness.cost.usd as recorded
+            response_id TEXT,
+            nested INTEGER NOT NULL DEFAULT 0,  -- another call beneath or above counts instead
+            counted INTEGER NOT NULL DEFAULT 1  -- this span's figures are its call's
+        );
+        CREATE INDEX model_calls_response ON model_calls (response_id)
+            WHERE response_id IS NOT NULL;
+        CREATE INDEX model_calls_trace ON model_calls (trace_id);
+
+        DROP VIEW api_calls;
+        CREATE VIEW api_calls AS
+        SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_ns, s.end_ns,
+               (s.end_ns - s.start_ns) / 1e6 AS duration_ms, s.status_code,
+               m.provider, m.model, m.operation, m.input_tokens, m.output_tokens,
+               m.cached_input_tokens, m.cost_usd, m.response_id, m.counted
+        FROM model_calls m JOIN spans s ON s.id = m.span;
+        """
+    )
+    model_calls.record_all(db)
 
 
 SCHEMA_VERSION = len(MIGRATIONS)

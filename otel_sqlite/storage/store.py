@@ -27,12 +27,13 @@ from otel_sqlite.conventions import (
     ARTIFACT_SIZE,
     EXCEPTION_EVENT,
     EXCEPTION_MESSAGE,
+    GEN_AI_EVENT_PREFIX,
     HARNESS_KIND,
     SERVICE_NAME,
 )
 from otel_sqlite.errors import DatabaseError
 from otel_sqlite.records import ResourceRecord, ScopeRecord, SpanRecord
-from otel_sqlite.storage import artifacts, limits, values
+from otel_sqlite.storage import artifacts, limits, model_calls, values
 from otel_sqlite.storage.bulk_rows import AttributeDoc, BulkInsert, insert_attributes, json_ready
 from otel_sqlite.storage.schema import BUSY_TIMEOUT_MS, connect, describe_error, has_fts
 
@@ -67,8 +68,9 @@ SELECT m.name, f."from" FROM sqlite_master AS m, pragma_foreign_key_list(m.name)
 WHERE m.type = 'table' AND f."table" = 'spans' AND f.on_delete = 'CASCADE'
 ORDER BY m.name
 """
-# What finds a span in search: its name, its string attributes, its events' names and
-# exception messages. Built in SQL from the rows just written, so the hot path stays in C.
+# What finds a span in search: its name, its string attributes, its events' names, exception
+# messages and the text of GenAI events (prompts and completions, where recorded). Built in
+# SQL from the rows just written, so the hot path stays in C.
 _INSERT_SPAN_TEXT = f"""
 INSERT INTO text_lines (span, artifact, line, text)
 SELECT s.id, NULL, 0, substr(s.name
@@ -79,7 +81,11 @@ SELECT s.id, NULL, 0, substr(s.name
                         WHERE e.span = s.id AND e.name != '{ARTIFACT_EVENT}'), '')
     || coalesce(' ' || (SELECT group_concat(json_extract(e.attributes, '$."{EXCEPTION_MESSAGE}"'),
                                             ' ')
-                        FROM events AS e WHERE e.span = s.id AND e.name = '{EXCEPTION_EVENT}'), ''),
+                        FROM events AS e WHERE e.span = s.id AND e.name = '{EXCEPTION_EVENT}'), '')
+    || coalesce(' ' || (SELECT group_concat(j.value, ' ')
+                        FROM events AS e, json_each(e.attributes) AS j
+                        WHERE e.span = s.id AND e.name GLOB '{GEN_AI_EVENT_PREFIX}*'
+                          AND j.type = 'text'), ''),
     1, {MAX_SPAN_TEXT_CHARS})
 FROM spans AS s WHERE s.id IN (SELECT value FROM json_each(?))
 """
@@ -249,6 +255,7 @@ class Store:
         # text only to delete it again doubled the cost of a span's in-flight write.
         indexed: list[int] = []
         replaced: list[int] = []
+        calls: list[int] = []
         for key, record in batch.items():
             found = existing.get(key)
             if found is None:
@@ -264,6 +271,8 @@ class Store:
                 indexed.append(span)
             if record.attributes:
                 attribute_docs.append((span, *json_ready(record.attributes)))
+                if model_calls.maybe_model_call(record.attributes):
+                    calls.append(span)
             for event in record.events:
                 event_rows.append(
                     (span, event.name, event.time_ns, values.to_json(event.attributes),
@@ -286,6 +295,8 @@ class Store:
         _insert_links(db, link_rows, self._bulk)
         for span, attributes in artifact_events:
             self._add_artifact(db, span, attributes)
+        if calls:
+            model_calls.record(db, values.to_json(calls))
         if self._fts and written:
             db.execute(_INSERT_SPAN_TEXT, (values.to_json(indexed),))
             db.execute(_INDEX_TEXT, (values.to_json(written),))
