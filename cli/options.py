@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from otel_sqlite.conventions import ENV_PRICES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "json", "csv")
@@ -83,4 +85,16 @@ def format_option(fn: F) -> F:
         default="table",
         show_default=True,
         help="Output format; json and csv are stable for scripts.",
+    )(fn)
+
+
+def prices_option(fn: F) -> F:
+    return click.option(
+        "--prices",
+        "prices",
+        type=click.Path(dir_okay=False),
+        envvar=ENV_PRICES,
+        show_envvar=True,
+        help="Price table (TOML or JSON) overriding or extending the built-in one, for "
+        "estimated costs.",
     )(fn)

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import click
 
-from otel_sqlite.cli.options import Databases, db_option, dbs_option, format_option
+from otel_sqlite.cli.options import (
+    Databases,
+    db_option,
+    dbs_option,
+    format_option,
+    prices_option,
+)
 from otel_sqlite.cli.output import echo, render
 from otel_sqlite.cli.reading import open_db, open_each, pick, since_ns, since_option
 from otel_sqlite.cli.runs_cmd import RUN_HELP
 from otel_sqlite.queries import costs as cost_queries
 from otel_sqlite.queries import diff as diff_queries
 from otel_sqlite.queries import flaky as flaky_queries
+from otel_sqlite.queries import model_calls, several
+from otel_sqlite.queries import prices as price_tables
 from otel_sqlite.queries import search as search_queries
-from otel_sqlite.queries import several
 from otel_sqlite.queries import timings as timing_queries
 
 
@@ -56,15 +63,31 @@ def timings_cmd(
 @click.option("--by", type=click.Choice(tuple(cost_queries.GROUPINGS)), default="model",
               show_default=True)
 @since_option
+@prices_option
 @dbs_option
 @format_option
-def costs_cmd(by: str, since: str | None, db: Databases, output_format: str) -> None:
-    """Calls, tokens and cost of api_call spans, grouped."""
+def costs_cmd(
+    by: str, since: str | None, prices: str | None, db: Databases, output_format: str
+) -> None:
+    """Calls, tokens and cost of model calls (api_call spans and GenAI-instrumented calls).
+
+    cost_usd is what calls recorded; estimated_cost_usd prices the calls that recorded none
+    from the price table (~ in the table), never added into cost_usd."""
+    options = {"by": by, "since_ns": since_ns(since), "prices": price_tables.load(prices)}
     if isinstance(db, list):
-        found = several.costs(open_each(db), by=by, since_ns=since_ns(since))
+        found = several.costs(open_each(db), **options)
     else:
-        found = cost_queries.costs(open_db(db), by=by, since_ns=since_ns(since))
+        found = cost_queries.costs(open_db(db), **options)
+    if output_format == "table":
+        found = [
+            {**{k: v for k, v in row.items() if k not in _COST_FIGURES},
+             "cost": model_calls.cost_text(row)}
+            for row in found
+        ]
     echo(found, output_format)
+
+
+_COST_FIGURES = ("cost_usd", "estimated_cost_usd", "unpriced_calls")
 
 
 @click.command(name="diff", epilog=RUN_HELP)

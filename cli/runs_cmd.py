@@ -7,12 +7,19 @@ from typing import Any
 
 import click
 
-from otel_sqlite.cli.options import Databases, db_option, dbs_option, format_option
+from otel_sqlite.cli.options import (
+    Databases,
+    db_option,
+    dbs_option,
+    format_option,
+    prices_option,
+)
 from otel_sqlite.cli.output import echo, render
 from otel_sqlite.cli.reading import open_db, open_each, pick, since_ns, since_option
 from otel_sqlite.queries import failures as failure_queries
 from otel_sqlite.queries import logs as log_queries
-from otel_sqlite.queries import outcomes, several
+from otel_sqlite.queries import model_calls, outcomes, several
+from otel_sqlite.queries import prices as price_tables
 from otel_sqlite.queries import runs as run_queries
 from otel_sqlite.queries import steps as step_queries
 
@@ -45,8 +52,9 @@ def runs_cmd(
 
 def _summary_text(summary: dict[str, Any]) -> str:
     head = {key: summary[key] for key in (
-        "run_id", "name", "status", "exit_code", "start", "duration_ms", "steps", "cost_usd",
+        "run_id", "name", "status", "exit_code", "start", "duration_ms", "steps", "api_calls",
         "input_tokens", "output_tokens")}
+    head["cost"] = model_calls.cost_text(summary)
     head["failed_steps"] = len(summary["failed_steps"])
     head["outcomes"] = outcomes.describe(summary["outcomes"])
     if summary["retried_steps"]:
@@ -71,11 +79,12 @@ def _summary_text(summary: dict[str, Any]) -> str:
 
 @click.command(name="summary", epilog=RUN_HELP)
 @click.argument("run", default="latest")
+@prices_option
 @db_option
 @format_option
-def summary_cmd(run: str, db: str | None, output_format: str) -> None:
+def summary_cmd(run: str, prices: str | None, db: str | None, output_format: str) -> None:
     """One run at a glance: status, failures with their stderr, slowest steps, cost."""
-    summary = run_queries.run_summary(open_db(db), run)
+    summary = run_queries.run_summary(open_db(db), run, price_tables.load(prices))
     if output_format == "table":
         click.echo(_summary_text(summary))
     else:

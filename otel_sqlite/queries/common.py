@@ -73,7 +73,7 @@ def placeholders(items: Iterable[Any]) -> str:
 
 
 # The span columns every projection needs, with the few attributes the step and outcome
-# models read (queries.outcomes).
+# models read (queries.outcomes), and whether the span is a model call (never a step).
 # No ORDER BY: with one, the planner walks the whole start_ns index instead of looking the
 # traces up; spans are sorted in Python instead.
 _TRACE_SPANS = f"""
@@ -100,13 +100,14 @@ SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.harness_
        END,
        CASE WHEN s.harness_kind = '{KIND_STEP}' THEN
            EXISTS (SELECT 1 FROM attributes WHERE span = s.id AND key = '{TEST_CASE_NAME}')
-       END
+       END,
+       EXISTS (SELECT 1 FROM model_calls WHERE span = s.id)
 FROM spans s WHERE s.trace_id IN ({{}})
 """
 _SPAN_KEYS = (
     "id", "trace_id", "span_id", "parent_span_id", "name", "kind", "harness_kind", "start_ns",
     "end_ns", "status_code", "status_message", "number", "attempt", "exit_code",
-    "recorded_outcome", "result_status", "reason", "test_case",
+    "recorded_outcome", "result_status", "reason", "test_case", "model_call",
 )
 
 

@@ -14,6 +14,7 @@ from otel_sqlite.conventions import PROCESS_EXIT_CODE
 from otel_sqlite.errors import NotFoundError
 from otel_sqlite.queries import common, costs, outcomes
 from otel_sqlite.queries.failures import trace_failures
+from otel_sqlite.queries.prices import PriceTable
 from otel_sqlite.queries.resolve import resolve_run
 from otel_sqlite.queries.steps import build_steps, load_traces, run_cases
 
@@ -61,8 +62,9 @@ def list_runs(
 ) -> list[dict[str, Any]]:
     """Runs newest first, each: ``run_id``, ``span_id``, ``name``, ``status``, ``outcome``,
     ``message``, ``start``, ``duration_ms``, ``steps``, ``failed_steps`` (counts: every step,
-    the failed or errored cases), ``outcomes`` (``outcomes.tally`` of the cases), ``cost_usd``,
-    ``service_name``.
+    the failed or errored cases), ``outcomes`` (``outcomes.tally`` of the cases),
+    ``cost_usd`` (recorded), ``estimated_cost_usd`` (from the price table, for calls that
+    recorded none), ``service_name``.
 
     Filters: ``name`` exact; ``status`` ok / error / incomplete; ``since_ns`` / ``until_ns``
     bound the start; ``text`` is a case-insensitive substring of the run's name or of one of
@@ -92,6 +94,7 @@ def list_runs(
             "failed_steps": outcomes.failing(counts),
             "outcomes": counts,
             "cost_usd": totals[trace_id]["cost_usd"],
+            "estimated_cost_usd": totals[trace_id]["estimated_cost_usd"],
             "service_name": service,
         })
     return found
@@ -112,15 +115,20 @@ def count_runs(
     return count
 
 
-def run_summary(db: sqlite3.Connection, run: str) -> dict[str, Any]:
+def run_summary(
+    db: sqlite3.Connection, run: str, prices: PriceTable | None = None
+) -> dict[str, Any]:
     """One run at a glance: ``run_id``, ``span_id``, ``name``, ``status``, ``outcome``,
     ``message``, ``exit_code``, ``start``, ``end``, ``duration_ms``, ``steps`` (count),
     ``outcomes`` (``outcomes.tally`` of the run's cases), ``failed_steps`` (the failures:
     ``name``, ``path``, ``kind``, ``outcome``, ``message``, ``exit_code``, ``stderr_tail``,
     ``artifacts``), ``skipped_steps`` (skipped and xfailed cases: ``path``, ``outcome``,
     ``reason``), ``retried_steps`` (paths), ``slowest`` (top leaf steps: ``name``, ``path``,
-    ``duration_ms``, ``status``, ``outcome``), ``api_calls``, ``cost_usd``, ``input_tokens``,
-    ``output_tokens``, ``service_name``, ``attributes`` (the root's, decoded).
+    ``duration_ms``, ``status``, ``outcome``), ``api_calls`` (model calls,
+    each counted once), ``input_tokens``, ``output_tokens``, ``cached_input_tokens``,
+    ``cost_usd`` (recorded), ``estimated_cost_usd`` and ``unpriced_calls`` (see
+    ``model_calls.Totals``; ``prices`` defaults to the built-in table and
+    ``$OTEL_SQLITE_PRICES``), ``service_name``, ``attributes`` (the root's, decoded).
 
     ``exit_code`` is the root's ``process.exit.code`` when it has one (a run made by
     ``exec``), else 1 for an error, 0 for ok and null while incomplete.
@@ -169,7 +177,7 @@ def run_summary(db: sqlite3.Connection, run: str) -> dict[str, Any]:
              "status": s["status"], "outcome": s["outcome"]}
             for s in leaves[:SLOWEST]
         ],
-        **costs.trace_totals(db, [trace_id])[trace_id],
+        **costs.trace_totals(db, [trace_id], prices)[trace_id],
         "service_name": service[0] if service else None,
         "attributes": attributes,
     }

@@ -85,7 +85,8 @@ def build_steps(trace: Trace) -> list[dict[str, Any]]:
     ]
     if not candidates:
         candidates = [
-            s for s in trace.children.get(trace.root["span_id"], ()) if s is not trace.root
+            s for s in trace.children.get(trace.root["span_id"], ())
+            if s is not trace.root and not s["model_call"]
         ]
     is_step = {s["span_id"] for s in candidates}
     under: dict[str | None, list[dict[str, Any]]] = {}

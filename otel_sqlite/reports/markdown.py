@@ -11,6 +11,8 @@ from typing import Any
 
 from otel_sqlite.queries import common, outcomes
 from otel_sqlite.queries.failures import exit_note
+from otel_sqlite.queries.model_calls import cost_text
+from otel_sqlite.queries.prices import PriceTable
 from otel_sqlite.queries.runs import run_summary
 
 _MARKS = {common.STATUS_OK: "✅", common.STATUS_ERROR: "❌", common.STATUS_INCOMPLETE: "⏳"}
@@ -30,9 +32,9 @@ def _ms(ms: float | None) -> str:
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
 
-def markdown_summary(db: sqlite3.Connection, run: str) -> str:
-    """The Markdown text of ``run``'s summary."""
-    summary = run_summary(db, run)
+def markdown_summary(db: sqlite3.Connection, run: str, prices: PriceTable | None = None) -> str:
+    """The Markdown text of ``run``'s summary (estimated costs from ``prices``)."""
+    summary = run_summary(db, run, prices)
     lines = [
         f"## {_MARKS[summary['status']]} {summary['name']} — {summary['status']}",
         "",
@@ -70,6 +72,6 @@ def markdown_summary(db: sqlite3.Connection, run: str) -> str:
         lines += [
             "", "### Cost", "",
             f"{summary['api_calls']} API calls, {summary['input_tokens']} input / "
-            f"{summary['output_tokens']} output tokens, **${summary['cost_usd']:.4f}**.",
+            f"{summary['output_tokens']} output tokens, **{cost_text(summary)}**.",
         ]
     return "\n".join(lines) + "\n"
