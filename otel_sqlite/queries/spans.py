@@ -13,6 +13,8 @@ from typing import Any
 
 from otel_sqlite.errors import NotFoundError
 from otel_sqlite.queries import common, outcomes
+from otel_sqlite.queries.conversation import conversation
+from otel_sqlite.queries.model_calls import call_figures
 from otel_sqlite.queries.resolve import resolve_run
 from otel_sqlite.queries.steps import load_traces
 
@@ -89,7 +91,9 @@ def span_details(db: sqlite3.Connection, trace_id: str, span_id: str) -> dict[st
     ``time``, ``attributes``), ``links`` (``trace_id``, ``span_id``, ``attributes``),
     ``resource`` (``service_name``, ``attributes``, ``schema_url``), ``scope`` (``name``,
     ``version``) and ``artifacts`` (``artifact_id``, ``role``, ``path``, ``absolute_path``,
-    ``size``, ``sha256``, ``media_type``, ``indexed_lines``, ``index_truncated``)."""
+    ``size``, ``sha256``, ``media_type``, ``indexed_lines``, ``index_truncated``); for a
+    model call also ``model_call`` (its model, tokens and cost) and ``conversation`` (its
+    prompts and completions, where the instrumentation recorded them)."""
     row = db.execute(
         """
         SELECT s.id, s.parent_span_id, s.name, s.kind, s.harness_kind, s.start_ns, s.end_ns,
@@ -108,7 +112,7 @@ def span_details(db: sqlite3.Connection, trace_id: str, span_id: str) -> dict[st
      dropped_attributes, dropped_events, dropped_links, service, resource_attributes,
      schema_url, scope_name, scope_version) = row
     attributes = common.attributes_of(db, span)
-    return {
+    found = {
         "trace_id": trace_id.lower(),
         "span_id": span_id.lower(),
         "parent_span_id": parent,
@@ -153,6 +157,16 @@ def span_details(db: sqlite3.Connection, trace_id: str, span_id: str) -> dict[st
         },
         "scope": {"name": scope_name or "", "version": scope_version or ""},
         "artifacts": common.artifact_rows(db, [span])[span],
+    }
+    found.update(_model_call_details(db, span, found))
+    return found
+
+
+def _model_call_details(db: sqlite3.Connection, span: int, found: dict[str, Any]) -> dict:
+    """``model_call`` (``model_calls.call_figures``, or None) and ``conversation``."""
+    return {
+        "model_call": call_figures(db, [span]).get(span),
+        "conversation": conversation(found["attributes"], found["events"]),
     }
 
 

@@ -48,6 +48,26 @@ function eventView(event) {
     Object.keys(attrs).length ? attributeTable(attrs, { typed: false }) : null);
 }
 
+// A model call's figures in one line: model · provider · tokens · recorded or estimated cost.
+function modelCallLine(call) {
+  const cost = call.cost_usd !== null ? fmt.cost(call.cost_usd)
+    : call.estimated_cost_usd !== null ? `~${fmt.cost(call.estimated_cost_usd)} estimated` : "unpriced";
+  return h("p", { class: "model-call", id: "model-call" }, [
+    call.model || "(unknown model)", call.provider, call.operation,
+    `${fmt.count(call.input_tokens)} in / ${fmt.count(call.output_tokens)} out tokens`, cost,
+    call.counted ? null : "counted on another span of the same call",
+  ].filter(Boolean).join(" · "));
+}
+
+// Prompts and completions, where the instrumentation recorded them, as a conversation.
+function conversationView(messages) {
+  return h("ol", { class: "conversation", id: "conversation" }, messages.map((m) =>
+    h("li", { class: `message role-${m.role}${m.output ? " output" : ""}` },
+      h("div", { class: "message-role muted" }, m.role),
+      h("pre", { class: "message-content" }, m.content),
+      m.truncated ? h("div", { class: "muted" }, "(cut: the rest is in the attributes)") : null)));
+}
+
 function section(title, ...content) {
   return h("section", { class: "detail-section" }, h("h3", null, title), ...content);
 }
@@ -103,6 +123,8 @@ export async function showDetails(panel, runId, spanId, focus = {}, commands = [
           span.attributes["harness.test.reason"] ? `: ${span.attributes["harness.test.reason"]}` : "")
         : null,
       h("div", { class: "mono muted ids" }, `trace ${span.trace_id} · span ${span.span_id}`)),
+    span.model_call ? modelCallLine(span.model_call) : null,
+    (span.conversation || []).length ? section("Conversation", conversationView(span.conversation)) : null,
     artifacts.length ? section(borrowed ? "Output of its commands" : "Output", tabs, logHolder) : null,
     section("Attributes", attributeTable(span.attributes)),
     section(`Events (${events.length})`,

@@ -27,6 +27,18 @@ export function cost(usd) {
   return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }
 
+// Recorded dollars, then the price table's estimate marked "~" (never added in), then how
+// many calls no table prices: "$0.0235 + ~$0.0105 est. · 2 unpriced".
+export function costs(row) {
+  const parts = [];
+  const estimated = row.estimated_cost_usd;
+  if (row.cost_usd || estimated === null || estimated === undefined) parts.push(cost(row.cost_usd));
+  if (estimated !== null && estimated !== undefined) parts.push(`~${cost(estimated)} est.`);
+  let text = parts.join(" + ");
+  if (row.unpriced_calls) text += ` · ${row.unpriced_calls} unpriced`;
+  return text;
+}
+
 export function count(n) {
   if (n === null || n === undefined) return "—";
   return Number(n).toLocaleString("en-US");

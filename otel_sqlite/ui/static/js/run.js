@@ -46,7 +46,7 @@ function summaryView(run) {
       h("dt", null, "Duration"), h("dd", null, run.status === "incomplete" ? "in flight" : fmt.duration(run.duration_ms)),
       h("dt", null, "Steps"), h("dd", { class: "step-count" }, pending ? "…" : fmt.count(run.steps), failed.length ? h("span", { class: "failed-count" }, ` · ${failed.length} failed`) : null),
       h("dt", null, "Outcomes"), h("dd", { class: "outcome-counts" }, pending ? "…" : fmt.outcomes(run.outcomes)),
-      h("dt", null, "Cost"), h("dd", null, pending ? "…" : fmt.cost(run.cost_usd),
+      h("dt", null, "Cost"), h("dd", { id: "run-cost" }, pending ? "…" : fmt.costs(run),
         run.input_tokens || run.output_tokens ? h("span", { class: "muted" }, ` · ${fmt.count(run.input_tokens)} in / ${fmt.count(run.output_tokens)} out tokens`) : null)),
   ];
 }
