@@ -16,7 +16,8 @@ from otel_sqlite.storage.schema import connect_readonly
 
 # Variables that would leak a developer's own setup into the tests.
 _ISOLATED = ("TRACEPARENT", "TRACESTATE", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME",
-             "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SQLITE_PYTEST", "OTEL_SQLITE_RUN")
+             "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SQLITE_PYTEST", "OTEL_SQLITE_RUN",
+             "OTEL_SQLITE_PRICES")
 
 
 @pytest.fixture(autouse=True)
