@@ -70,7 +70,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("content-type", "text/event-stream")
             self.end_headers()
             for event in events:
-                data = event["data"] if isinstance(event["data"], str) else json.dumps(event["data"])
+                data = event["data"]
+                data = data if isinstance(data, str) else json.dumps(data)
                 name = f"event: {event['event']}\n" if "event" in event else ""
                 self.wfile.write(f"{name}data: {data}\n\n".encode())
             return
