@@ -56,7 +56,7 @@ from otel_sqlite.queries import (
 )
 from otel_sqlite.queries import timings as timing_queries
 from otel_sqlite.records import SpanRecord
-from otel_sqlite.storage import artifacts, store, values
+from otel_sqlite.storage import artifacts, model_calls, store, values
 from otel_sqlite.storage.schema import connect, connect_readonly
 
 RUNS = 10_000
@@ -70,7 +70,8 @@ RARE = "zanzibar"  # appears in about one line in 50,000
 TASKS = 500
 
 
-def _spans_of_run(rng: random.Random, run: int, start_ns: int, ids: dict[str, int]):
+def _spans_of_run(rng: random.Random, run: int, start_ns: int, ids: dict[str, int],
+                  shape: str = "harness"):
     """Rows for spans, attributes, events, artifacts, text lines of one run."""
     trace = f"{rng.getrandbits(128):032x}"
     failing = rng.random() < 0.1
@@ -109,19 +110,23 @@ def _spans_of_run(rng: random.Random, run: int, start_ns: int, ids: dict[str, in
             texts.append((command_id, None, 0, f"{' '.join(argv)} command make"))
             if number < LOGGED_STEPS and command == 0:
                 files.append((command_id, trace, number))
+        parent = step_span
         for call in range(2):
             call_id = ids["span"] = ids["span"] + 1
+            call_span = f"{rng.getrandbits(64):016x}"
             model, provider = MODELS[(run + number + call) % len(MODELS)]
-            child_rows.append((call_id, trace, f"{rng.getrandbits(64):016x}", step_span,
-                               f"chat {model}", "api_call", t + step_ns // 2,
-                               t + step_ns - 1000, "UNSET", ""))
-            attrs += [(call_id, HARNESS_KIND, "api_call", "string"),
-                      (call_id, GEN_AI_REQUEST_MODEL, model, "string"),
-                      (call_id, GEN_AI_PROVIDER_NAME, provider, "string"),
-                      (call_id, GEN_AI_USAGE_INPUT_TOKENS, rng.randint(100, 5000), "int"),
-                      (call_id, GEN_AI_USAGE_OUTPUT_TOKENS, rng.randint(10, 1000), "int"),
-                      (call_id, HARNESS_COST_USD, rng.random() / 100, "double")]
-            texts.append((call_id, None, 0, f"chat {model} api_call {model} {provider}"))
+            kind = _CALL_SHAPES[shape][call] if number < INSTRUMENTED_STEPS else "http"
+            if shape == "harness":
+                kind = "harness"
+            child_rows.append((call_id, trace, call_span, parent,
+                               f"chat {model}", "api_call" if kind == "harness" else None,
+                               t + step_ns // 2 + call, t + step_ns - 1000 - call, "UNSET", ""))
+            tokens = (rng.randint(100, 5000), rng.randint(10, 1000))
+            attrs += _call_attributes(call_id, kind, model, provider, tokens, run * 100 + number,
+                                      rng)
+            texts.append((call_id, None, 0, f"chat {model} {kind} {provider}"))
+            if shape == "wrapped" and kind == "harness":
+                parent = call_span  # the instrumented call runs inside the harness api_call
         t += step_ns
     span_rows.append((root_id, trace, root_span, None, f"suite-{run % RUN_NAMES}", "run",
                       start_ns, t, "ERROR" if failing else "UNSET",
@@ -132,6 +137,50 @@ def _spans_of_run(rng: random.Random, run: int, start_ns: int, ids: dict[str, in
     return span_rows + child_rows, attrs, texts, files, events
 
 
+# --model-calls: what the two call slots of the first INSTRUMENTED_STEPS steps of a run hold
+# (the rest are plain HTTP client spans, so a run keeps its 101 spans). "harness": every slot
+# a harness api_call, as before (400k at scale 1); "instrumented": one GenAI-instrumented span
+# per step (100k), in turn under the current conventions, OpenLLMetry's older names and
+# OpenInference's; "wrapped": that span inside a harness api_call recording the same usage.
+INSTRUMENTED_STEPS = 10
+_CALL_SHAPES = {"harness": ("harness", "harness"), "instrumented": ("instrumented", "http"),
+                "wrapped": ("harness", "instrumented")}
+
+
+def _call_attributes(span: int, kind: str, model: str, provider: str, tokens: tuple[int, int],
+                     response: int, rng: random.Random) -> list[tuple]:
+    """Attribute rows of one call slot: a harness api_call, an instrumented call, or a plain
+    HTTP client span."""
+    if kind == "http":
+        return [(span, "http.request.method", "POST", "string"),
+                (span, "server.address", f"{provider}.example", "string")]
+    if kind == "harness":
+        return [(span, HARNESS_KIND, "api_call", "string"),
+                (span, GEN_AI_REQUEST_MODEL, model, "string"),
+                (span, GEN_AI_PROVIDER_NAME, provider, "string"),
+                (span, GEN_AI_USAGE_INPUT_TOKENS, tokens[0], "int"),
+                (span, GEN_AI_USAGE_OUTPUT_TOKENS, tokens[1], "int"),
+                (span, HARNESS_COST_USD, rng.random() / 100, "double")]
+    convention = response % 3
+    if convention == 0:
+        keys = (("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", provider),
+                ("gen_ai.request.model", model), ("gen_ai.response.model", f"{model}-2025-01-01"),
+                ("gen_ai.usage.input_tokens", tokens[0]), ("gen_ai.usage.output_tokens", tokens[1]))
+    elif convention == 1:
+        keys = (("llm.request.type", "chat"), ("gen_ai.system", provider.title()),
+                ("gen_ai.request.model", model), ("gen_ai.usage.prompt_tokens", tokens[0]),
+                ("gen_ai.usage.completion_tokens", tokens[1]),
+                ("llm.usage.total_tokens", sum(tokens)))
+    else:
+        keys = (("openinference.span.kind", "LLM"), ("llm.system", provider),
+                ("llm.model_name", model), ("llm.token_count.prompt", tokens[0]),
+                ("llm.token_count.completion", tokens[1]),
+                ("llm.token_count.total", sum(tokens)))
+    rows = [(span, key, value, "int" if isinstance(value, int) else "string")
+            for key, value in keys]
+    return rows + [(span, "gen_ai.response.id", f"resp-{response}-{span}", "string")]
+
+
 def _line(rng: random.Random) -> str:
     words = rng.choices(WORDS, k=8)
     if rng.random() < 1 / 50_000:
@@ -139,7 +188,7 @@ def _line(rng: random.Random) -> str:
     return " ".join(words)
 
 
-def build(path: Path, scale: float) -> None:
+def build(path: Path, scale: float, shape: str = "harness") -> None:
     """Write the benchmark database at ``path`` (about 1M spans at scale 1)."""
     rng = random.Random(7)
     db = connect(path)
@@ -155,7 +204,7 @@ def build(path: Path, scale: float) -> None:
     ).fetchone()
     for run in range(total_runs):
         start = now - (total_runs - run) * 600 * 10**9
-        span_rows, attrs, texts, files, events = _spans_of_run(rng, run, start, ids)
+        span_rows, attrs, texts, files, events = _spans_of_run(rng, run, start, ids, shape)
         db.executemany(
             "INSERT INTO spans (id, trace_id, span_id, parent_span_id, name, harness_kind, "
             "start_ns, end_ns, status_code, status_message, resource_id) "
@@ -188,6 +237,7 @@ def build(path: Path, scale: float) -> None:
         spans_json = values.to_json([row[0] for row in span_rows])
         db.execute(store._UPSERT_RUN_ROOTS, (spans_json,))
         db.execute(store._INDEX_TEXT, (spans_json,))
+        model_calls.record(db, spans_json)
         if run % 1000 == 999:
             print(f"  built {run + 1} runs ({time.perf_counter() - begun:.0f} s)", file=sys.stderr)
     db.execute("COMMIT")
@@ -310,10 +360,13 @@ def main() -> None:
                         "(default: a file in the temp folder named for the scale)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--write-cost", action="store_true")
+    parser.add_argument("--model-calls", choices=tuple(_CALL_SHAPES), default="harness",
+                        help="What the api_call slots hold (see _CALL_SHAPES)")
     args = parser.parse_args()
-    path = args.db or Path(tempfile.gettempdir()) / f"otel-sqlite-bench-{args.scale:g}.db"
+    suffix = "" if args.model_calls == "harness" else f"-{args.model_calls}"
+    path = args.db or Path(tempfile.gettempdir()) / f"otel-sqlite-bench-{args.scale:g}{suffix}.db"
     if not path.exists():
-        build(path, args.scale)
+        build(path, args.scale, args.model_calls)
     bench(path, args.repeat)
     if args.write_cost:
         write_cost()

@@ -126,7 +126,11 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("timings", "Per step name across runs: count, p50, p95, max, the newest sample and the "
      "trend (median of the newer half of the samples against the older half). `--name`, "
      "`--last N` (each name's newest N samples).", "timings"),
-    ("costs", "Paid calls grouped `--by model|provider|run|step|day`, `--since`.", "costs"),
+    ("costs", "Model calls (harness api_calls and GenAI-instrumented spans, each call once) "
+     "grouped `--by model|provider|run|step|day`, `--since`. `cost_usd` is what calls "
+     "recorded; `estimated_cost_usd` prices the others from the price table (`--prices FILE` "
+     "or `OTEL_SQLITE_PRICES` overrides the built-in one), `~` in tables; `unpriced_calls` "
+     "are models the table lacks.", "costs"),
     ("", "", "costs --by step --format json"),
     ("events", "Span events newest first: time, run, span, event, type, attributes. The type "
      "is the event's `harness.event.type` attribute, else its name (the harness API's "
