@@ -256,3 +256,32 @@ def test_each_run_pages_header_counts_as_summary_json(page, tmp_path):
                 page.locator(".wf-row", has_text="needs credentials").click()
                 expect(page.locator(".outcome-reason")).to_have_text(
                     "skipped: no credentials in CI")
+
+
+def test_an_instrumented_call_shows_its_estimate_and_its_conversation(page, tmp_path):
+    db, trace = tmp_path / "agent.db", "9" * 32
+    store = Store(db)
+    store.write([
+        SpanRecord(trace, trace[:16], "triage", 1, 10**9, attributes={HARNESS_KIND: KIND_RUN}),
+        SpanRecord(trace, "8" * 16, "chat gpt-4o", 10, 10**8, parent_span_id=trace[:16],
+                   attributes={
+                       "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o",
+                       "gen_ai.usage.input_tokens": 1_000_000, "gen_ai.usage.output_tokens": 0,
+                       "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [
+                           {"type": "text", "content": "Why did the build fail?"}]}]),
+                       "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [
+                           {"type": "text", "content": "A missing header."}]}])}),
+    ])
+    store.close()
+    with running(db) as server:
+        page.goto(server.url + "costs")
+        row = page.locator('#costs tbody tr[data-key="gpt-4o"]')
+        expect(row.locator("td.estimated")).to_have_text("~$2.50")
+        page.goto(server.url + f"run/{trace}")
+        expect(page.locator("#run-cost")).to_contain_text("~$2.50 est.")
+        page.locator(".wf-row", has_text="chat gpt-4o").click()
+        expect(page.locator("#model-call")).to_contain_text("~$2.50 estimated")
+        messages = page.locator("#conversation li")
+        expect(messages).to_have_count(2)
+        expect(messages.nth(0)).to_contain_text("Why did the build fail?")
+        expect(messages.nth(1)).to_contain_text("A missing header.")

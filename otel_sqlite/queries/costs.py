@@ -17,10 +17,12 @@ from otel_sqlite.queries import model_calls
 from otel_sqlite.queries.model_calls import PART_COLUMNS, PART_GROUPING, sum_parts
 from otel_sqlite.queries.prices import PriceTable
 
+UNKNOWN = "(unknown)"
+
 # The group key, named for the grouping, as SQL over the counted call ``m``.
 GROUPINGS: dict[str, str] = {
-    "model": "coalesce(m.model, '(unknown)')",
-    "provider": "coalesce(m.provider, '(unknown)')",
+    "model": "m.model",  # in the order of the model_calls_by_model index: no sort
+    "provider": "m.provider",
     "run": "m.trace_id",
     "step": "",  # see _BY_STEP
     "day": "date(m.start_ns / 1000000000, 'unixepoch')",
@@ -28,7 +30,7 @@ GROUPINGS: dict[str, str] = {
 
 _COSTS = f"""
 SELECT {{key}} AS group_key, {PART_COLUMNS} FROM model_calls AS m
-WHERE m.counted {{since}} GROUP BY group_key, {PART_GROUPING}
+WHERE m.counted {{since}} GROUP BY {{grouping}}
 """
 
 # Calls are summed per parent span first, then each parent is named by its nearest step:
@@ -77,14 +79,17 @@ def costs(
         rows = ((key, *part) for key, _, _, *part in
                 db.execute(_BY_STEP.format(since=since), {"since": since_ns}))
     else:
-        rows = db.execute(_COSTS.format(key=GROUPINGS[by], since=since), {"since": since_ns})
+        key = GROUPINGS[by]
+        grouping = PART_GROUPING if key == "m.model" else f"group_key, {PART_GROUPING}"
+        rows = db.execute(_COSTS.format(key=key, since=since, grouping=grouping),
+                          {"since": since_ns})
     groups = sum_parts(rows, prices)
     names = {}
     if by == "run" and groups:
         names = dict(db.execute(_RUN_NAMES, (json.dumps(list(groups)),)))
     found = []
     for key, totals in groups.items():
-        row: dict[str, Any] = {by: key}
+        row: dict[str, Any] = {by: UNKNOWN if key is None else key}
         if by == "run":
             row["name"] = names.get(key)
         row.update(totals.as_dict())
