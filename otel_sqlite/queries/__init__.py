@@ -9,7 +9,7 @@ typed errors of ``otel_sqlite.errors``. A ``run`` argument is any run reference:
 
 - ``resolve.resolve_run(db, run)`` / ``resolve.resolve_span(db, prefix, trace_id=None)``
 - ``runs.list_runs(db, name=, status=, since_ns=, text=, limit=, offset=, until_ns=)``,
-  ``runs.count_runs(...)`` (same filters), ``runs.run_summary(db, run)``
+  ``runs.count_runs(...)`` (same filters), ``runs.run_summary(db, run, prices=None)``
 - ``steps.run_steps(db, run)`` (the step model), ``failures.run_failures(db, run)``
 - ``spans.span_tree(db, run, max_depth=None)``, ``spans.span_details(db, trace_id, span_id)``,
   ``spans.artifact_content(db, artifact_id, offset=, length=, first_line=, line_count=)``
@@ -19,7 +19,11 @@ typed errors of ``otel_sqlite.errors``. A ``run`` argument is any run reference:
   (iterate it for lines)
 - ``events.list_events(db, event_type=, since_ns=, run=, attributes=, limit=)``
 - ``timeline.timeline(db, key, value)``
-- ``costs.costs(db, by="model", since_ns=None)``, ``costs.call_usage(db, span_ids)``
+- ``costs.costs(db, by="model", since_ns=None, prices=None)``, ``costs.trace_totals(db, ids)``,
+  ``costs.call_usage(db, span_ids)``
+- ``model_calls.call_figures(db, span_row_ids, prices=None)`` (one or many spans' model,
+  tokens, recorded / estimated cost), ``model_calls.trace_totals(db, trace_ids)``;
+  ``prices.load(path=None)`` (the price table), ``conversation.conversation(attrs, events)``
 - ``diff.diff_runs(db, run_a, run_b, threshold_pct=, min_delta_ms=)``
 - ``flaky.flaky_steps(db, last=20, name=None)``, ``timings.timings(db, name=None, last=None)``
 - ``stats.stats(db)``, ``raw.run_sql(db, query, params=None)``
