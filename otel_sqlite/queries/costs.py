@@ -33,30 +33,35 @@ SELECT {{key}} AS group_key, {PART_COLUMNS} FROM model_calls AS m
 WHERE m.counted {{since}} GROUP BY {{grouping}}
 """
 
-# Calls are summed per parent span first, then each parent is named by its nearest step:
-# itself, else the first step above.
+# Calls are summed per parent span first, in the order of the model_calls_by_parent index (no
+# sort), each parent named by its nearest step (itself, else the first step above), then
+# summed per step name. Joining per-parent sums to names computed apart cost 4x more.
 _BY_STEP = f"""
-WITH per_parent AS (
-    SELECT s.trace_id, s.parent_span_id AS parent, {PART_COLUMNS}
-    FROM model_calls AS m JOIN spans AS s ON s.id = m.span
+SELECT group_key, model, recorded, sum(calls), total(input_tokens), total(output_tokens),
+       total(cached_input_tokens), total(cost)
+FROM (
+    SELECT coalesce((
+               SELECT CASE WHEN up.harness_kind = '{KIND_STEP}' THEN up.name ELSE (
+                   WITH RECURSIVE chain (trace_id, span_id, depth) AS (
+                       SELECT up.trace_id, up.parent_span_id, 0
+                       UNION ALL
+                       SELECT q.trace_id, q.parent_span_id, chain.depth + 1
+                       FROM chain JOIN spans q
+                           ON q.trace_id = chain.trace_id AND q.span_id = chain.span_id
+                       WHERE q.harness_kind IS NOT '{KIND_STEP}' AND chain.depth < 1000
+                   )
+                   SELECT q.name FROM chain
+                   JOIN spans q ON q.trace_id = chain.trace_id AND q.span_id = chain.span_id
+                   WHERE q.harness_kind = '{KIND_STEP}' LIMIT 1
+               ) END
+               FROM spans up WHERE up.trace_id = m.trace_id AND up.span_id = m.parent_span_id
+           ), '(no step)') AS group_key,
+           {PART_COLUMNS}
+    FROM model_calls AS m
     WHERE m.counted {{since}}
-    GROUP BY s.trace_id, s.parent_span_id, {PART_GROUPING}
+    GROUP BY m.trace_id, m.parent_span_id, {PART_GROUPING}
 )
-SELECT coalesce(CASE WHEN up.harness_kind = '{KIND_STEP}' THEN up.name ELSE (
-           WITH RECURSIVE chain (trace_id, span_id, depth) AS (
-               SELECT up.trace_id, up.parent_span_id, 0
-               UNION ALL
-               SELECT q.trace_id, q.parent_span_id, chain.depth + 1
-               FROM chain JOIN spans q
-                   ON q.trace_id = chain.trace_id AND q.span_id = chain.span_id
-               WHERE q.harness_kind IS NOT '{KIND_STEP}' AND chain.depth < 1000
-           )
-           SELECT q.name FROM chain
-           JOIN spans q ON q.trace_id = chain.trace_id AND q.span_id = chain.span_id
-           WHERE q.harness_kind = '{KIND_STEP}' LIMIT 1
-       ) END, '(no step)') AS group_key, pp.*
-FROM per_parent pp
-LEFT JOIN spans up ON up.trace_id = pp.trace_id AND up.span_id = pp.parent
+GROUP BY group_key, model, recorded
 """
 
 _RUN_NAMES = (
@@ -76,8 +81,7 @@ def costs(
         raise NotFoundError(f"cannot group costs by '{by}': choose one of {', '.join(GROUPINGS)}")
     since = "AND m.start_ns >= :since" if since_ns is not None else ""
     if by == "step":
-        rows = ((key, *part) for key, _, _, *part in
-                db.execute(_BY_STEP.format(since=since), {"since": since_ns}))
+        rows = db.execute(_BY_STEP.format(since=since), {"since": since_ns})
     else:
         key = GROUPINGS[by]
         grouping = PART_GROUPING if key == "m.model" else f"group_key, {PART_GROUPING}"

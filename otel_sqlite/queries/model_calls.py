@@ -19,8 +19,9 @@ from otel_sqlite.queries.prices import PriceTable, load
 
 # The columns a grouped query selects per (group, model, recorded) part, for Totals.add.
 PART_COLUMNS = (
-    "m.model, m.cost_usd IS NOT NULL, count(*), total(m.input_tokens), "
-    "total(m.output_tokens), total(m.cached_input_tokens), total(m.cost_usd)"
+    "m.model AS model, m.cost_usd IS NOT NULL AS recorded, count(*) AS calls, "
+    "total(m.input_tokens) AS input_tokens, total(m.output_tokens) AS output_tokens, "
+    "total(m.cached_input_tokens) AS cached_input_tokens, total(m.cost_usd) AS cost"
 )
 PART_GROUPING = "m.model, m.cost_usd IS NOT NULL"
 

@@ -92,9 +92,9 @@ def _value(field: str) -> str:
 _COLUMNS = tuple(FIELDS)
 _INSERT = f"""
 WITH p AS ({_picked()})
-INSERT OR REPLACE INTO model_calls (span, trace_id, start_ns, end_ns, declared,
+INSERT OR REPLACE INTO model_calls (span, trace_id, parent_span_id, start_ns, end_ns, declared,
                                     {', '.join(_COLUMNS)})
-SELECT s.id, s.trace_id, s.start_ns, s.end_ns,
+SELECT s.id, s.trace_id, s.parent_span_id, s.start_ns, s.end_ns,
        s.harness_kind IS '{c.KIND_API_CALL}' AND coalesce({_value('input_tokens')},
            {_value('output_tokens')}, {_value('cost_usd')}) IS NOT NULL,
        {', '.join(_value(field) for field in _COLUMNS)}

@@ -369,6 +369,7 @@ def m008_model_calls(db: sqlite3.Connection, fts: bool) -> None:
         CREATE TABLE model_calls (
             span INTEGER PRIMARY KEY REFERENCES spans (id) ON DELETE CASCADE,
             trace_id TEXT NOT NULL,
+            parent_span_id TEXT,
             start_ns INTEGER NOT NULL,
             end_ns INTEGER,
             declared INTEGER NOT NULL,      -- a harness api_call recording tokens or a cost
@@ -385,12 +386,15 @@ def m008_model_calls(db: sqlite3.Connection, fts: bool) -> None:
         );
         CREATE INDEX model_calls_response ON model_calls (response_id)
             WHERE response_id IS NOT NULL;
-        CREATE INDEX model_calls_trace ON model_calls (trace_id);
-        -- costs --by model reads only this, in its order: no sort, no table lookups (3.3x
-        -- faster than a scan and sort of 100k counted calls, benchmarks/queries.py).
+        -- costs --by model reads only the first, in its order: no sort, no table lookups (3.3x
+        -- faster than a scan and sort of 100k counted calls, benchmarks/queries.py); costs
+        -- per run, per step and a run's totals read the second the same way.
         CREATE INDEX model_calls_by_model ON model_calls (
             model, cost_usd IS NOT NULL, input_tokens, output_tokens, cached_input_tokens,
             cost_usd) WHERE counted;
+        CREATE INDEX model_calls_by_parent ON model_calls (
+            trace_id, parent_span_id, model, cost_usd IS NOT NULL, input_tokens, output_tokens,
+            cached_input_tokens, cost_usd) WHERE counted;
 
         DROP VIEW api_calls;
         CREATE VIEW api_calls AS
