@@ -14,6 +14,12 @@ records a decision event; each root carries a ``session.id``. Bars (2-core machi
 summary, show, search, grep with a literal word, timeline (task) <= 300 ms; timings by name
 and costs <= 2 s; grep without a word for the index (every one of the 100,000 files read),
 timeline by an unindexed attribute and events are reported.
+
+    python benchmarks/queries.py --model-calls instrumented   # 100k GenAI-instrumented calls
+    python benchmarks/queries.py --model-calls wrapped        # ... each inside a harness api_call
+
+(see _CALL_SHAPES). The database is filled through ``storage.model_calls.record``, as the
+store does.
 """
 
 from __future__ import annotations
