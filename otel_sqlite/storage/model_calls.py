@@ -74,7 +74,7 @@ def _picked() -> str:
         f"SELECT a.span, {', '.join(columns)}, ({marked} OR \"{c.OPENINFERENCE_SPAN_KIND}\" = "
         f"'{c.OPENINFERENCE_KIND_LLM}') AS marked FROM attributes AS a "
         f"WHERE a.span IN (SELECT value FROM json_each(:ids)) "
-        f"AND a.key IN ({', '.join(repr(k) for k in keys)}) GROUP BY a.span"
+        f"AND +a.key IN ({', '.join(repr(k) for k in keys)}) GROUP BY a.span"
     )
 
 
@@ -102,6 +102,10 @@ FROM spans AS s LEFT JOIN p ON p.span = s.id
 WHERE s.id IN (SELECT value FROM json_each(:ids))
   AND (s.harness_kind IS '{c.KIND_API_CALL}' OR p.marked)
 """
+_INSERTED = (
+    "SELECT span, response_id IS NOT NULL FROM model_calls "
+    "WHERE span IN (SELECT value FROM json_each(:ids))"
+)
 
 # Ancestors (depth > 0) of the spans ``:ids``, and their descendants.
 _UP = f"""
@@ -122,11 +126,11 @@ down (origin, id, trace_id, span_id, depth) AS (
     FROM down JOIN spans AS k ON k.trace_id = down.trace_id AND k.parent_span_id = down.span_id
     WHERE down.depth < {MAX_DEPTH}
 )"""
-# The model calls related to ``:ids``: themselves, the calls above and below them.
-_RELATED = f"""
+# The model calls above and below the calls ``:ids``.
+_NEIGHBOURS = f"""
 WITH RECURSIVE {_UP}, {_DOWN}
-SELECT id FROM up WHERE id IN (SELECT span FROM model_calls)
-UNION SELECT id FROM down WHERE id IN (SELECT span FROM model_calls)
+SELECT id FROM up WHERE depth > 0 AND id IN (SELECT span FROM model_calls)
+UNION SELECT id FROM down WHERE depth > 0 AND id IN (SELECT span FROM model_calls)
 """
 # Rules 1 and 2 for each call of ``:ids``, from its ancestors and descendants.
 _NESTED = f"""
@@ -164,14 +168,25 @@ WHERE m.span IN (SELECT value FROM json_each(:ids))
 
 def record(db: sqlite3.Connection, ids: str) -> None:
     """Copy the model calls among the just-written spans ``ids`` (a JSON array of row ids) into
-    ``model_calls`` and judge again which calls count, theirs and their neighbours'."""
+    ``model_calls`` and judge again which calls count, theirs and their neighbours'.
+
+    A new row counts and is not nested; only calls with model calls above or below them, or
+    sharing a response id, need judging (a harness api_call under its step does not)."""
     db.execute(_INSERT, {"ids": ids})
-    related = [row[0] for row in db.execute(_RELATED, {"ids": ids})]
-    if not related:
+    inserted = db.execute(_INSERTED, {"ids": ids}).fetchall()
+    if not inserted:
         return
-    judged = "[" + ",".join(map(str, related)) + "]"
-    db.execute(_NESTED, {"ids": judged})
-    db.execute(_COUNTED, {"ids": judged})
+    calls = [span for span, _ in inserted]
+    neighbours = [row[0] for row in db.execute(_NEIGHBOURS, {"ids": _json(calls)})]
+    judged = _json(calls + neighbours)
+    if neighbours:
+        db.execute(_NESTED, {"ids": judged})
+    if neighbours or any(answered for _, answered in inserted):
+        db.execute(_COUNTED, {"ids": judged})
+
+
+def _json(ids: list[int]) -> str:
+    return "[" + ",".join(map(str, ids)) + "]"
 
 
 def record_all(db: sqlite3.Connection) -> None:
