@@ -57,7 +57,7 @@ def search(
 
 def costs(dbs: Sequence[sqlite3.Connection], by: str = "model", **options: Any) -> list[dict]:
     """``costs.costs`` over every file: rows of the same group (and run name) added up, every
-    number summed, dearest first."""
+    number summed (an estimate stays None only where no file estimated), dearest first."""
     groups: dict[tuple, dict[str, Any]] = {}
     for db in dbs:
         for row in cost_queries.costs(db, by=by, **options):
@@ -67,7 +67,8 @@ def costs(dbs: Sequence[sqlite3.Connection], by: str = "model", **options: Any) 
                 total[field] = _added(total[field], value)
     rows = [{field: round(value, 6) if isinstance(value, float) else value
              for field, value in row.items()} for row in groups.values()]
-    rows.sort(key=lambda row: (-(row.get("cost_usd") or 0), str(row[by])))
+    rows.sort(key=lambda row: (-((row.get("cost_usd") or 0) + (row.get("estimated_cost_usd")
+                                                                  or 0)), str(row[by])))
     return rows
 
 
