@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from exec_support import OTEL_SQLITE
 
 from otel_sqlite import __version__
 from otel_sqlite.cli.main import COMMANDS, cli
@@ -53,8 +54,8 @@ def test_the_cli_installs_inside_the_package_never_as_a_top_level_cli(tmp_path: 
 
 def test_the_demo_shows_a_skip_an_xfail_a_retry_and_a_failure(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
-    demo = subprocess.run([sys.executable, "-c", "from otel_sqlite.cli.main import cli; cli()",
-                           "demo", "--db", str(db)], capture_output=True, text=True, timeout=60)
+    demo = subprocess.run([OTEL_SQLITE, "demo", "--db", str(db)], capture_output=True,
+                          text=True, timeout=60)
     assert demo.returncode == 0, demo.stderr
     assert "skipped: no preview environment" in demo.stdout
     assert "xfailed: unicode names are dropped" in demo.stdout

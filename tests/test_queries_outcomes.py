@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from exec_support import OTEL_SQLITE
 
 from otel_sqlite.cli.main import cli
 from otel_sqlite.queries import outcomes
@@ -39,12 +40,25 @@ def test_a_span_reads_as_one_outcome(span, expected):
 def test_a_parent_step_is_counted_only_when_it_failed_on_its_own():
     def step(span_id, parent, outcome, child_steps=0):
         return {"span_id": span_id, "parent_span_id": parent, "outcome": outcome,
-                "child_steps": child_steps}
+                "child_steps": child_steps, "test_case": False}
 
     steps = [step("a", None, "failed", 1), step("a1", "a", "failed"),
              step("b", None, "failed", 1), step("b1", "b", "passed"),
              step("c", None, "passed", 1), step("c1", "c", "skipped")]
     assert [s["span_id"] for s in outcomes.counted(steps)] == ["a1", "b", "b1", "c1"]
+
+
+def test_a_test_case_counts_once_whatever_steps_it_holds():
+    def step(span_id, parent, outcome, child_steps=0, test_case=False):
+        return {"span_id": span_id, "parent_span_id": parent, "outcome": outcome,
+                "child_steps": child_steps, "test_case": test_case}
+
+    steps = [step("feature", None, "failed", 2),
+             step("scenario", "feature", "failed", 2, test_case=True),
+             step("given", "scenario", "passed"), step("then", "scenario", "failed"),
+             step("other", "feature", "passed", 1, test_case=True),
+             step("when", "other", "passed")]
+    assert [s["span_id"] for s in outcomes.counted(steps)] == ["scenario", "other"]
 
 
 def test_skip_ends_the_step_skipped_and_the_run_goes_on(run_python):
@@ -104,7 +118,7 @@ def _details(trace_id: str, span_id: str) -> dict:
 
 
 def test_exec_with_a_skip_exit_code_records_a_skip_and_still_exits_with_it(tmp_path):
-    exec_ = [sys.executable, "-c", "from otel_sqlite.cli.entry import main; main()", "exec"]
+    exec_ = [OTEL_SQLITE, "exec"]
     done = subprocess.run([*exec_, "--skip-exit-code", "77", "--kind", "step", "--", "sh",
                            "-c", "exit 77"], capture_output=True)
     assert done.returncode == 77
@@ -116,7 +130,7 @@ def test_exec_with_a_skip_exit_code_records_a_skip_and_still_exits_with_it(tmp_p
 
 
 def test_a_command_span_is_named_by_the_programs_base_name(tmp_path):
-    exec_ = [sys.executable, "-c", "from otel_sqlite.cli.entry import main; main()", "exec"]
+    exec_ = [OTEL_SQLITE, "exec"]
     subprocess.run([*exec_, "--", sys.executable, "-c", "pass"], check=True)
     (run,) = read("runs")
     assert run["name"] == f"{sys.executable.rsplit('/', 1)[1]} -c pass"
