@@ -1,23 +1,30 @@
-"""Exporter throughput: the same workload through BatchSpanProcessor into three exporters.
+"""Exporter throughput: the same workload into the in-memory exporter and into ours, behind
+each span processor a user can have.
 
-(a) the SDK's InMemorySpanExporter (the ceiling: span creation itself), (b) the SDK's
-ConsoleSpanExporter writing to /dev/null, (c) otel-sqlite's SQLiteSpanExporter. Each span has 8
-attributes and 1 event. Prints spans/s for each (spans that reached the exporter, over the time
-until shutdown returned: a dropped span does not count), ours as a ratio to (a) and (b), and
-how many spans each dropped; then, to show where the time goes, how fast the application
-itself created spans, the exporter's CPU time per span in the application's process, the
-CPU time per span of the writer process it starts (``otel_sqlite.sdk.writer_process``), and the
-time the application's garbage collector ran (every span outlives the processor's queue, so
-it is collected in the oldest generation, whose passes scan the whole heap).
+Processors (``--processor``, several allowed; default all three):
+
+- ``stock``: the SDK's own ``BatchSpanProcessor`` with its defaults (512-span batches, a 5 s
+  delay), what ``OTEL_TRACES_EXPORTER=sqlite opentelemetry-instrument`` gives, with the queue
+  raised (``--queue``) so that no span is dropped;
+- ``configure``: the batch settings ``otel_sqlite.configure()`` uses (``provider.BATCH_DEFAULTS``);
+- ``simple``: the SDK's ``SimpleSpanProcessor``, one export per span on the application's thread.
+
+The workload: each span its own trace, 8 attributes and 1 event. For each processor and each
+exporter (the SDK's ``InMemorySpanExporter``, the ceiling, and otel-sqlite's), interleaved, run
+after run: stored spans/s (spans that reached the exporter over the time until shutdown
+returned, so a dropped span does not count), the application's own loop speed, spans dropped.
+Printed: the medians of the per-run ratios ours ÷ in-memory, and where the time goes: the
+exporter thread's CPU per span, the writer process's CPU per span
+(``otel_sqlite.sdk.writer_process``) and the garbage collector's time per span.
 
     python benchmarks/exporter_throughput.py [--spans 200000] [--repeat 3]
+    python benchmarks/exporter_throughput.py --processor stock --processor simple
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import os
 import resource
 import statistics
 import sys
@@ -27,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_sqlite.exporter import SQLiteSpanExporter
@@ -53,7 +60,7 @@ class Counting:
         self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
+        return self.inner.force_flush(timeout_millis)
 
 
 class Run(NamedTuple):
@@ -86,6 +93,7 @@ def workload(exporter, spans: int, processor_factory) -> Run:  # noqa: ANN001
     provider.add_span_processor(processor_factory(counting))
     children = _children_cpu()
     collecting = GarbageCollectorTime()
+    gc.collect()
     gc.callbacks.append(collecting)
     started = time.perf_counter()
     create_spans(provider, spans)
@@ -118,42 +126,56 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def processors(queue: int) -> dict[str, object]:
+    return {
+        "stock": lambda exporter: BatchSpanProcessor(exporter, max_queue_size=queue),
+        "configure": batch_processor,
+        "simple": SimpleSpanProcessor,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=200_000)
+    parser.add_argument("--simple-spans", type=int, default=30_000,
+                        help="spans per run behind SimpleSpanProcessor (one export per span)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--queue", type=int, default=1_000_000,
+                        help="the stock processor's queue, raised so that nothing drops")
+    parser.add_argument("--processor", action="append",
+                        choices=("stock", "configure", "simple"))
     args = parser.parse_args()
+    chosen = args.processor or ["stock", "configure", "simple"]
+    factories = processors(args.queue)
+    results: dict[tuple[str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        devnull = open(os.devnull, "w")  # noqa: SIM115
-        cases = {
-            "in-memory": (lambda: InMemorySpanExporter(), batch_processor),
-            "console>/dev/null": (lambda: ConsoleSpanExporter(out=devnull), batch_processor),
-            "sqlite": (
-                lambda: SQLiteSpanExporter(Path(tmp) / f"bench-{time.monotonic_ns()}.db"),
-                batch_processor,
-            ),
+        exporters = {
+            "in-memory": InMemorySpanExporter,
+            "sqlite": lambda: SQLiteSpanExporter(Path(tmp) / f"bench-{time.monotonic_ns()}.db"),
         }
-        results: dict[str, list[Run]] = {name: [] for name in cases}
         for _ in range(args.repeat):  # interleaved, so machine noise hits every case alike
-            for name, (make, processor) in cases.items():
-                results[name].append(workload(make(), args.spans, processor))
-    print(f"{args.spans} spans x {args.repeat} runs, 8 attributes + 1 event each, "
-          f"BatchSpanProcessor with otel-sqlite's queue settings; median spans/s")
-    medians = {name: statistics.median(r.rate for r in runs) for name, runs in results.items()}
-    for name, runs in results.items():
-        dropped = max(r.dropped for r in runs)
-        print(f"  {name:<18} {medians[name]:>10,.0f} spans/s   dropped (worst run): {dropped}")
-    print(f"  sqlite / in-memory = {medians['sqlite'] / medians['in-memory']:.2f}")
-    print(f"  sqlite / console   = {medians['sqlite'] / medians['console>/dev/null']:.2f}")
-    print("where the time goes (medians): the application's own loop, the exporter's thread, "
-          "its writer process, and the garbage collector")
-    for name, runs in results.items():
-        creation = statistics.median(r.creation_rate for r in runs)
-        cpu = statistics.median(r.export_cpu_us for r in runs)
-        writer = statistics.median(r.writer_cpu_us for r in runs)
-        collecting = statistics.median(r.gc_us for r in runs)
-        print(f"  {name:<18} created {creation:>10,.0f} spans/s   exporter CPU {cpu:6.1f} us/span"
-              f"   writer CPU {writer:6.1f} us/span   GC {collecting:6.1f} us/span")
+            for processor in chosen:
+                spans = args.simple_spans if processor == "simple" else args.spans
+                for name, make in exporters.items():
+                    results.setdefault((processor, name), []).append(
+                        workload(make(), spans, factories[processor]))
+    print(f"{args.repeat} runs of each, 8 attributes + 1 event per span, each span its own "
+          f"trace; medians (ratios: median of the per-run ratios, runs interleaved)")
+    for processor in chosen:
+        spans = args.simple_spans if processor == "simple" else args.spans
+        memory, ours = results[(processor, "in-memory")], results[(processor, "sqlite")]
+        pairs = list(zip(ours, memory, strict=True))
+        stored = statistics.median(o.rate / m.rate for o, m in pairs)
+        loop = statistics.median(o.creation_rate / m.creation_rate for o, m in pairs)
+        print(f"{processor} ({spans:,} spans): stored/in-memory {stored:.2f}   "
+              f"app loop/in-memory {loop:.2f}   dropped (worst run) "
+              f"{max(r.dropped for r in ours)} (in-memory {max(r.dropped for r in memory)})")
+        for name, runs in (("in-memory", memory), ("sqlite", ours)):
+            print(f"  {name:<10} stored {statistics.median(r.rate for r in runs):>9,.0f} spans/s"
+                  f"   loop {statistics.median(r.creation_rate for r in runs):>9,.0f} spans/s"
+                  f"   exporter CPU {statistics.median(r.export_cpu_us for r in runs):5.1f}"
+                  f"   writer CPU {statistics.median(r.writer_cpu_us for r in runs):5.1f}"
+                  f"   GC {statistics.median(r.gc_us for r in runs):5.1f} us/span")
     sys.stdout.flush()
 
 

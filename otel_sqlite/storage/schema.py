@@ -8,11 +8,14 @@ records how far a file has come. A file written by a newer otel-sqlite is refuse
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from otel_sqlite.errors import DatabaseError, NewerSchemaError
 from otel_sqlite.storage import model_calls
@@ -20,6 +23,9 @@ from otel_sqlite.storage import model_calls
 # A writer waits this long for another writer's transaction before giving up; many short
 # transactions from several processes interleave well inside it.
 BUSY_TIMEOUT_MS = 30_000
+# Polling interval while another connection holds a lock we need: doubling from the first to
+# the last, with jitter (see while_locked).
+_FIRST_POLL_S, _LAST_POLL_S = 0.0005, 0.008
 # Free space below which a failed write is reported as "the disk is full".
 _NEARLY_FULL_BYTES = 1 << 20
 
@@ -480,8 +486,48 @@ def _folder_problem(path: Path) -> str:
     return ""
 
 
+T = TypeVar("T")
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says another connection holds a lock (SQLITE_BUSY or SQLITE_LOCKED)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return "locked" in str(exc) or "busy" in str(exc)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def while_locked(action: Callable[[], T], path: Path) -> T:
+    """``action()``, tried again while another connection holds a lock it needs, for up to
+    BUSY_TIMEOUT_MS; then DatabaseError saying how long the lock was waited for.
+
+    SQLite's own busy handler is not called everywhere a lock is taken: a connection that must
+    switch a fresh file to WAL, or upgrade its lock while another holds RESERVED, gets "database
+    is locked" at once. Other writers' transactions are short, so polling every few
+    milliseconds, with jitter so that waiting processes do not retry in step, catches the free
+    moment where SQLite's handler (up to 100 ms between tries) often misses it.
+    """
+    started = time.monotonic()
+    delay = _FIRST_POLL_S
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            waited = time.monotonic() - started
+            if not is_busy(exc):
+                raise
+            if waited > BUSY_TIMEOUT_MS / 1000:
+                raise DatabaseError(
+                    f"{path} stayed locked by another connection for {waited:.1f} s "
+                    f"(the busy timeout is {BUSY_TIMEOUT_MS / 1000:g} s): {exc}"
+                ) from exc
+        time.sleep(random.uniform(0.5, 1.5) * delay)
+        delay = min(delay * 2, _LAST_POLL_S)
+
+
 def describe_error(path: Path, exc: sqlite3.Error) -> str:
-    """One sentence for a person, from SQLite's terse error text."""
+    """One sentence for a person, from SQLite's terse error text (a lock that was waited for
+    is described by ``while_locked``, which knows for how long)."""
     text = str(exc)
     if "not a database" in text or "malformed" in text:
         return f"{path} is not an otel-sqlite database (or it is corrupt): {text}"
@@ -490,8 +536,8 @@ def describe_error(path: Path, exc: sqlite3.Error) -> str:
     if "disk is full" in text or "disk I/O" in text or "unable to open" in text:
         verb = "open" if "unable to open" in text else "write"
         return f"cannot {verb} {path}{_folder_problem(path)}: {text}"
-    if "locked" in text or "busy" in text:
-        return f"{path} stayed locked by another writer for {BUSY_TIMEOUT_MS // 1000} s: {text}"
+    if is_busy(exc):
+        return f"{path} was locked by another connection: {text}"
     return f"{path}: {text}"
 
 
@@ -513,11 +559,9 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
         raise DatabaseError(describe_error(path, exc)) from exc
     try:
         _configure(db)
-        _check_version(db, path)
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        migrate(db, path)
+        # Several processes opening a fresh path at once: the switch to WAL and the schema's
+        # creation wait for each other like any write.
+        while_locked(lambda: _prepare(db, path), path)
     except sqlite3.Error as exc:
         db.close()
         raise DatabaseError(describe_error(path, exc)) from exc
@@ -525,6 +569,14 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    _check_version(db, path)
+    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    migrate(db, path)
 
 
 def _on_read_only_medium(path: Path) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -35,12 +34,9 @@ from otel_sqlite.errors import DatabaseError
 from otel_sqlite.records import ResourceRecord, ScopeRecord, SpanRecord
 from otel_sqlite.storage import artifacts, limits, model_calls, values
 from otel_sqlite.storage.bulk_rows import AttributeDoc, BulkInsert, insert_attributes, json_ready
-from otel_sqlite.storage.schema import BUSY_TIMEOUT_MS, connect, describe_error, has_fts
+from otel_sqlite.storage.schema import connect, describe_error, has_fts, while_locked
 
 logger = logging.getLogger(__name__)
-
-# Polling interval while another writer holds the lock: doubling from the first to the last.
-_FIRST_POLL_S, _LAST_POLL_S = 0.0005, 0.008
 
 # Page cache of a writer's connection, in KiB (SQLite's default is 2 MiB).
 WRITER_CACHE_KIB = 64 * 1024
@@ -205,14 +201,18 @@ class Store:
         the schema's own ON DELETE CASCADE declarations, so a table added later is covered.
         """
         db = connect(self.path)
-        self._fts = has_fts(db)
+        try:
+            self._fts = has_fts(db)
+            self._delete_children = [
+                f'DELETE FROM "{table}" WHERE "{column}" IN (SELECT value FROM json_each(?))'
+                for table, column in db.execute(_SPAN_CHILDREN)
+            ]
+        except sqlite3.Error as exc:
+            db.close()
+            raise DatabaseError(describe_error(self.path, exc)) from exc
         db.execute("PRAGMA busy_timeout = 0")
         db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         db.execute("PRAGMA foreign_keys = OFF")
-        self._delete_children = [
-            f'DELETE FROM "{table}" WHERE "{column}" IN (SELECT value FROM json_each(?))'
-            for table, column in db.execute(_SPAN_CHILDREN)
-        ]
         self._db, self._file = db, _identity(self.path)
 
     def _forget_ids(self) -> None:
@@ -225,19 +225,10 @@ class Store:
 
         SQLite's own busy handler sleeps up to 100 ms between tries, so under steady contention
         a writer can miss every free moment for seconds; short jittered polls keep the wait
-        close to the other writers' transaction time. The deadline is still BUSY_TIMEOUT_MS.
+        close to the other writers' transaction time (``schema.while_locked``).
         """
         started = time.monotonic()
-        delay = _FIRST_POLL_S
-        while True:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() - started > BUSY_TIMEOUT_MS / 1000:
-                    raise
-            time.sleep(random.uniform(0.5, 1.5) * delay)
-            delay = min(delay * 2, _LAST_POLL_S)
+        while_locked(lambda: db.execute("BEGIN IMMEDIATE"), self.path)
         # For diagnosing contention: how long other writers' transactions held this one up.
         logger.debug("lock wait %.6f s on %s", time.monotonic() - started, self.path)
 
@@ -418,10 +409,6 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return stat.st_dev, stat.st_ino
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _one_per_span(records: Iterable[SpanRecord]) -> dict[tuple[str, str], SpanRecord]:

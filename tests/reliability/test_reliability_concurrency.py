@@ -5,8 +5,16 @@ Eight SDK writers (half exporting every span in its own transaction), a bash loo
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import threading
+import time
 from pathlib import Path
 
+import pytest
 from reliability_support import (
     SOAK,
     cli_path,
@@ -16,6 +24,11 @@ from reliability_support import (
     start_script,
     start_worker,
 )
+
+from otel_sqlite.errors import DatabaseError
+from otel_sqlite.records import SpanRecord
+from otel_sqlite.storage import schema
+from otel_sqlite.storage.store import Store
 
 WRITERS = 8
 SPANS_PER_WRITER = 20_000 if SOAK else 2_000
@@ -95,3 +108,62 @@ def test_writers_exec_loop_and_readers_share_one_file_without_loss_or_lock_error
     assert read_sql(db, "SELECT count(*) FROM spans") == [
         (WRITERS * SPANS_PER_WRITER + EXEC_LOOPS * EXEC_CALLS,)
     ]
+
+
+FRESH_TRIALS, FRESH_PROCESSES = 4, 6
+
+
+def test_processes_starting_at_once_on_a_fresh_path_all_record_their_first_write(
+    tmp_path: Path,
+) -> None:
+    """Parallel test workers or a CI matrix's execs: they race to create the file, switch it
+    to WAL and create the schema, and every first write lands."""
+    for trial in range(FRESH_TRIALS):
+        db = tmp_path / f"fresh-{trial}.db"
+        go_read, go_write = os.pipe()
+        workers = [
+            start_worker("first_write", db, go_read, n, pass_fds=(go_read,),
+                         stdout=subprocess.PIPE)
+            for n in range(FRESH_PROCESSES)
+        ]
+        os.close(go_read)
+        os.write(go_write, b"g" * FRESH_PROCESSES)  # released together
+        os.close(go_write)
+        outcomes = [json.loads(worker.communicate(timeout=120)[0]) for worker in workers]
+        assert [o["error"] for o in outcomes if not o["ok"]] == []
+        assert read_sql(db, "SELECT count(*) FROM spans WHERE end_ns IS NULL") == [
+            (FRESH_PROCESSES,)]
+
+
+def test_creating_the_schema_waits_for_another_connection_holding_a_fresh_file(
+    tmp_path: Path,
+) -> None:
+    """A fresh file is still in rollback-journal mode while its creator writes the schema;
+    SQLite then refuses another connection's switch to WAL at once, without its busy handler."""
+    db = tmp_path / "fresh.db"
+    creator = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    creator.execute("BEGIN IMMEDIATE")
+    done = threading.Timer(0.3, lambda: creator.execute("COMMIT"))
+    done.start()
+    started = time.monotonic()
+    Store(db).write([SpanRecord("0" * 31 + "1", "0" * 15 + "1", "first", 1)])
+    done.join()
+    creator.close()
+    assert time.monotonic() - started >= 0.25
+    assert read_sql(db, "SELECT name FROM spans") == [("first",)]
+
+
+def test_a_lock_held_past_the_busy_timeout_is_reported_with_how_long_it_was_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "held.db"
+    Store(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 300)
+    with pytest.raises(DatabaseError) as raised:
+        Store(db).write([SpanRecord("0" * 31 + "1", "0" * 15 + "1", "late", 1)])
+    holder.close()
+    assert re.fullmatch(
+        rf"{re.escape(str(db))} stayed locked by another connection for 0\.[3-9] s "
+        r"\(the busy timeout is 0.3 s\): database is locked", str(raised.value))
