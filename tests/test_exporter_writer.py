@@ -70,15 +70,44 @@ def test_small_batches_start_the_writer_once_enough_spans_have_passed(
     assert query("SELECT count(*) FROM spans") == [(4 * (WRITER_PROCESS_AFTER // 3 + 1),)]
 
 
-def test_single_span_writes_never_wait_for_a_writer_to_start(db_path: Path) -> None:
-    """In-flight rows and SimpleSpanProcessor's exports run on the application's thread."""
+def running_spans(count: int, prefix: str = "r"):
+    """SDK spans that have started and not ended, as the in-flight processor sees them."""
+    tracer = TracerProvider().get_tracer("writer-tests")
+    return [tracer.start_span(f"{prefix}{index}", attributes={"harness.kind": "step"})
+            for index in range(count)]
+
+
+def test_in_flight_rows_never_start_a_writer_process(db_path: Path, query) -> None:
     exporter = SQLiteSpanExporter()
-    for span in finished_spans(WRITER_PROCESS_AFTER + 1):
+    for span in running_spans(WRITER_PROCESS_AFTER + 1):
         exporter.export_in_flight(span)
-        exporter.export([span])
     assert exporter.writer_pid is None
-    assert exporter.export(finished_spans(2, "after")) == SpanExportResult.SUCCESS
-    assert exporter.writer_pid is not None
+    exporter.shutdown()
+    assert query("SELECT count(*) FROM spans WHERE end_ns IS NULL") == [
+        (WRITER_PROCESS_AFTER + 1,)]
+
+
+def test_single_span_exports_move_to_a_writer_once_enough_have_passed(
+    db_path: Path, query
+) -> None:
+    """SimpleSpanProcessor's exports: the application's thread only hands each span over."""
+    exporter = SQLiteSpanExporter()
+    results = {exporter.export([span]) for span in finished_spans(WRITER_PROCESS_AFTER + 100)}
+    assert results == {SpanExportResult.SUCCESS} and exporter.writer_pid is not None
+    exporter.shutdown()
+    assert query("SELECT count(*) FROM spans") == [(WRITER_PROCESS_AFTER + 100,)]
+
+
+def test_in_flight_rows_reach_the_writer_by_their_own_pipe_and_are_committed_by_a_flush(
+    db_path: Path, query
+) -> None:
+    exporter = SQLiteSpanExporter()
+    with_writer(exporter)
+    for span in running_spans(3):
+        assert exporter.export([span]) == SpanExportResult.SUCCESS
+    assert exporter.force_flush()
+    assert query("SELECT name FROM spans WHERE end_ns IS NULL ORDER BY name") == [
+        ("r0",), ("r1",), ("r2",)]
     exporter.shutdown()
 
 

@@ -153,24 +153,30 @@ class Store:
         """``write`` for a batch that arrives in parts: the writer process stores each part
         as it comes in, while the application packs the next. One transaction all the same;
         an exception from ``chunks`` rolls it back and propagates."""
-        with self._lock:
+        transaction = self.begin()
+        try:
+            count = transaction.write(chunks)
+        except BaseException:
+            transaction.rollback()
+            raise
+        transaction.commit()
+        return count
+
+    def begin(self) -> Transaction:
+        """Take the write lock for a transaction that may hold several batches (``Transaction``).
+        Raises DatabaseError when the file cannot be opened or stayed locked."""
+        self._lock.acquire()
+        try:
             if self._db is None or _identity(self.path) != self._file:
                 self._reopen()
-            db = self._db
-            try:
-                self._begin(db)
-                try:
-                    count = sum(self._write_all(db, records) for records in chunks)
-                    db.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    # Ids cached during the failed transaction may name rows that never landed.
-                    self._forget_ids()
-                    raise
-            except sqlite3.Error as exc:
-                raise DatabaseError(describe_error(self.path, exc)) from exc
-            return count
+            self._begin(self._db)
+        except sqlite3.Error as exc:
+            self._lock.release()
+            raise DatabaseError(describe_error(self.path, exc)) from exc
+        except BaseException:
+            self._lock.release()
+            raise
+        return Transaction(self, self._db)
 
     def _reopen(self) -> None:
         """Start a new file where ours was deleted or replaced while we held it open.
@@ -400,6 +406,68 @@ class Store:
             "UPDATE artifacts SET indexed_lines = ?, index_truncated = ? WHERE id = ?",
             (lines.count, int(lines.truncated), artifact),
         )
+
+
+class Transaction:
+    """One transaction of a ``Store`` holding several batches, each in a savepoint of its own.
+
+    The writer process puts the batches that queue up while it writes into one transaction:
+    one commit instead of many, which matters because a commit rewrites every index page the
+    batches touched, and a small batch of spans from different traces touches a page per span.
+    A batch that fails is rolled back alone; the others still commit. The store's lock is held
+    from ``Store.begin`` until ``commit`` or ``rollback``.
+    """
+
+    def __init__(self, store: Store, db: sqlite3.Connection) -> None:
+        self._store, self._db = store, db
+        self.spans = 0
+
+    @property
+    def alive(self) -> bool:
+        """False once SQLite has rolled the whole transaction back (a full disk, an I/O
+        error): nothing written in it will commit."""
+        return self._db.in_transaction
+
+    def write(self, chunks: Iterable[Iterable[SpanRecord]]) -> int:
+        """Store one batch, given in parts, and return how many spans were written. On
+        DatabaseError (or any exception from ``chunks``, which propagates) the batch is
+        rolled back and the transaction goes on, if SQLite kept it (``alive``)."""
+        db = self._db
+        try:
+            db.execute("SAVEPOINT batch")
+            try:
+                count = sum(self._store._write_all(db, records) for records in chunks)
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK TO batch")
+                    db.execute("RELEASE batch")
+                # Ids cached during the failed batch may name rows that never landed.
+                self._store._forget_ids()
+                raise
+            db.execute("RELEASE batch")
+        except sqlite3.Error as exc:
+            raise DatabaseError(describe_error(self._store.path, exc)) from exc
+        self.spans += count
+        return count
+
+    def commit(self) -> None:
+        """Commit, or raise DatabaseError with nothing of the transaction stored."""
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.rollback()
+            raise DatabaseError(describe_error(self._store.path, exc)) from exc
+        self._store._lock.release()
+
+    def rollback(self) -> None:
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the connection is broken; the transaction went with it
+        finally:
+            self._store._forget_ids()
+            self._store._lock.release()
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
