@@ -72,14 +72,14 @@ class Run(NamedTuple):
     gc_us: float  # the garbage collector's time per span created, in any thread
 
 
-def create_spans(provider: TracerProvider, count: int) -> None:
+def create_spans(provider: TracerProvider, count: int, kind: str = "step") -> None:
     """The workload: ``count`` spans, each its own run, 8 attributes and 1 event each."""
     tracer = provider.get_tracer("bench")
     for i in range(count):
         with tracer.start_as_current_span(
             "step",
             attributes={
-                "harness.kind": "step", "harness.step.number": i, "a.str": "value",
+                "harness.kind": kind, "harness.step.number": i, "a.str": "value",
                 "a.int": i * 7, "a.float": 0.5, "a.bool": True, "a.list": ("x", "y"),
                 "a.other": "something longer to index",
             },

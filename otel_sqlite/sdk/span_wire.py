@@ -33,24 +33,29 @@ Batch = tuple[list[tuple], list[tuple], list[tuple]]
 
 
 def _plain(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The SDK's attributes as a dict.
+    """The SDK's attributes as a dict, not a copy where it can be helped.
 
     ``BoundedAttributes`` is a ``MutableMapping`` whose generic ``dict()`` conversion costs more
-    than the rest of a span's packing; its backing dict, when present, copies at C speed.
+    than the rest of a span's packing; its backing dict is handed over as it is. Nothing
+    changes it while it is packed: a finished span's attributes are frozen, and ``marshal``
+    copies a dict in one C call, during which no other thread runs.
     """
     if not attributes:
-        return {}
+        return _NO_ATTRIBUTES
     inner = getattr(attributes, "_dict", None)
-    return dict(inner) if isinstance(inner, dict) else dict(attributes)
+    return inner if isinstance(inner, dict) else dict(attributes)
+
+
+_NO_ATTRIBUTES: dict[str, Any] = {}
 
 
 def _items(span: Any, name: str) -> Sequence[Any]:
     """A span's events or links. The public properties copy a ``BoundedList`` through its
-    Python-level iterator under a lock; ``tuple()`` of the deque behind it is one C call, which
-    nothing can interleave with while it holds the GIL."""
+    Python-level iterator under a lock; the deque behind it is read directly (the span has
+    ended, or, in flight, is read on the thread that would change it)."""
     bounded = getattr(span, f"_{name}", None)
     items = getattr(bounded, "_dq", None)
-    return tuple(items) if items is not None else getattr(span, name)
+    return items if items is not None else getattr(span, name)
 
 
 def _trace_state(context: Any) -> str:
@@ -58,13 +63,19 @@ def _trace_state(context: Any) -> str:
 
 
 def pack(spans: Sequence[Any]) -> Batch:
-    """SDK ``ReadableSpan``s (finished, or in flight) as one batch of plain tuples."""
+    """SDK ``ReadableSpan``s (finished, or in flight) as one batch of plain tuples.
+
+    The application's garbage collector runs once so many container objects have been
+    allocated and not freed; a span's packing allocates as few as it can (its tuple, and a
+    tuple per event), because every collection also walks the spans still queued.
+    """
     resources: list[tuple] = []
     scopes: list[tuple] = []
     # Spans share their resource and scope objects: index each object once per batch.
     resource_index: dict[int, int] = {}
     scope_index: dict[int, int] = {}
     packed: list[tuple] = []
+    append = packed.append
     for span in spans:
         resource = span.resource
         r = resource_index.get(id(resource))
@@ -82,18 +93,21 @@ def pack(spans: Sequence[Any]) -> Batch:
         context = span.context
         parent = span.parent
         status = span.status
-        packed.append((
+        events = _items(span, "events")
+        links = _items(span, "links")
+        append((
             context.trace_id, context.span_id, parent.span_id if parent is not None else None,
             span.name, span.kind.value, span.start_time or 0, span.end_time,
             status.status_code.value, status.description or "",
             # ``attributes`` wraps the BoundedAttributes in a MappingProxyType, whose copy goes
             # through the generic Mapping protocol; read what it wraps.
             _plain(getattr(span, "_attributes", None) or span.attributes),
-            [(e.name, e.timestamp, _plain(e.attributes), e.dropped_attributes)
-             for e in _items(span, "events")],
-            [(link.context.trace_id, link.context.span_id, _trace_state(link.context),
-              _plain(link.attributes), int(link.context.trace_flags), link.dropped_attributes)
-             for link in _items(span, "links")],
+            tuple([(e.name, e.timestamp, _plain(e.attributes), e.dropped_attributes)
+                   for e in events]) if events else (),
+            tuple([(link.context.trace_id, link.context.span_id, _trace_state(link.context),
+                    _plain(link.attributes), int(link.context.trace_flags),
+                    link.dropped_attributes)
+                   for link in links]) if links else (),
             r, s, _trace_state(context), int(context.trace_flags),
             span.dropped_attributes, span.dropped_events, span.dropped_links,
         ))

@@ -316,14 +316,17 @@ class _Group:
             pass  # the host knows; it does not wait for an answer
 
     def take_in_flight(self, pipe: BinaryIO | None) -> BinaryIO | None:
-        """Write every in-flight row waiting in ``pipe``; None once the host has closed it."""
+        """Write every in-flight row waiting in ``pipe`` (together: one savepoint, one
+        statement per table); None once the host has closed it."""
+        rows = []
         while pipe is not None and _ready(pipe):
             try:
-                row = marshal.loads(_receive(pipe))
+                rows.append(marshal.loads(_receive(pipe)))
             except (EOFError, ValueError):
-                return None
+                pipe = None
+        if rows:
             self._has_in_flight = True
-            self._in_flight_error = self._write(iter([row])) or self._in_flight_error
+            self._in_flight_error = self._write(iter(rows)) or self._in_flight_error
         return pipe
 
     def _write(self, parts: Iterator[span_wire.Batch]) -> str | None:
