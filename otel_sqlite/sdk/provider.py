@@ -82,11 +82,24 @@ def load_exporter(name: str) -> SpanExporter:
     )
 
 
+class FlushingBatchSpanProcessor(BatchSpanProcessor):
+    """The SDK's batch processor, whose ``force_flush`` also flushes its exporter.
+
+    The SDK's own stops once the queued spans are handed to ``export``; the SQLite exporter
+    returns from ``export`` before the writer process commits, so ``provider.force_flush()``
+    would return before what it flushed can be read.
+    """
+
+    def force_flush(self, timeout_millis: int | None = None) -> bool:
+        handed_over = super().force_flush(timeout_millis)
+        return self.span_exporter.force_flush(timeout_millis or 30_000) and handed_over
+
+
 def batch_processor(exporter: SpanExporter) -> BatchSpanProcessor:
     settings = {
         arg: default for env, (arg, default) in BATCH_DEFAULTS.items() if env not in os.environ
     }
-    return BatchSpanProcessor(exporter, **settings)
+    return FlushingBatchSpanProcessor(exporter, **settings)
 
 
 def span_processors(db: str | os.PathLike[str] | None = None) -> list[SpanProcessor]:
