@@ -3,6 +3,7 @@ it fails are the exporter's."""
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 import os
@@ -10,11 +11,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -287,3 +289,40 @@ def test_a_value_marshal_cannot_carry_sends_that_batch_through_the_applications_
     exporter.shutdown()
     assert query("SELECT count(*) FROM spans") == [(3 * BATCH,)]
     assert query("SELECT value, type FROM attributes WHERE key = 'colour'") == [("red", "string")]
+
+
+def test_an_in_flight_row_is_handed_over_while_a_batch_is_still_being_exported(
+    db_path: Path, query
+) -> None:
+    """A step starting while the exporter's thread is busy with a big batch does not wait
+    for that batch."""
+    exporter = SQLiteSpanExporter()
+    with_writer(exporter)
+    packing, release = threading.Event(), threading.Event()
+
+    class SlowToPack(ReadableSpan):
+        @property
+        def name(self) -> str:
+            packing.set()
+            release.wait(30)
+            return super().name
+
+    batch = list(finished_spans(BATCH, "busy"))
+    batch[-1] = copy.copy(batch[-1])
+    batch[-1].__class__ = SlowToPack
+    exporting = threading.Thread(target=exporter.export, args=(batch,))
+    exporting.start()
+    assert packing.wait(30)
+    handed_over = []
+    starting = threading.Thread(
+        target=lambda: handed_over.append(exporter.export(running_spans(1, "starting"))))
+    starting.start()
+    starting.join(30)
+    while_the_batch_was_busy, still_exporting = list(handed_over), exporting.is_alive()
+    release.set()
+    exporting.join(30)
+    assert while_the_batch_was_busy == [SpanExportResult.SUCCESS] and still_exporting
+    assert exporter.force_flush()
+    assert query("SELECT count(*) FROM spans WHERE name = 'starting0' AND end_ns IS NULL") == [
+        (1,)]
+    exporter.shutdown()
