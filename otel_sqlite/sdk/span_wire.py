@@ -14,6 +14,7 @@ it returns through slow Python-level code (``_plain``, ``_items``).
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -114,6 +115,22 @@ def pack(spans: Sequence[Any]) -> Batch:
     return resources, scopes, packed
 
 
+def _record(make: Any, row: tuple, known: dict[bytes, Any] | None) -> Any:
+    if known is None:
+        return make(*row)
+    key = marshal.dumps(row)
+    record = known.get(key)
+    if record is None:
+        if len(known) >= _MAX_KNOWN:
+            known.clear()
+        record = known[key] = make(*row)
+    return record
+
+
+# Resource and scope records ``unpack`` remembers at most.
+_MAX_KNOWN = 256
+
+
 def pack_parts(spans: Sequence[Any], size: int) -> Iterator[Batch]:
     """``pack``, a part of at most ``size`` spans at a time (one, empty, for no spans): the
     writer process stores each part while the next is packed."""
@@ -121,11 +138,13 @@ def pack_parts(spans: Sequence[Any], size: int) -> Iterator[Batch]:
         yield pack(spans[start:start + size])
 
 
-def unpack(batch: Batch) -> list[SpanRecord]:
-    """The span records of a packed batch."""
+def unpack(batch: Batch, known: dict[bytes, Any] | None = None) -> list[SpanRecord]:
+    """The span records of a packed batch. With ``known``, a resource or scope seen in an
+    earlier batch is the same record object (the store looks each object up once): a batch
+    of one span each, as SimpleSpanProcessor sends, would otherwise cost a lookup per span."""
     resource_rows, scope_rows, packed = batch
-    resources = [ResourceRecord(attributes, schema_url) for attributes, schema_url in resource_rows]
-    scopes = [ScopeRecord(*row) for row in scope_rows]
+    resources = [_record(ResourceRecord, row, known) for row in resource_rows]
+    scopes = [_record(ScopeRecord, row, known) for row in scope_rows]
     return [
         SpanRecord(
             trace_id=f"{trace_id:032x}",

@@ -37,6 +37,7 @@ on the in-flight pipe, a ``marshal``-ed batch of one span; answers are ``marshal
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import marshal
 import os
@@ -55,6 +56,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from otel_sqlite.errors import OtelSqliteError
+from otel_sqlite.records import SpanRecord
 from otel_sqlite.sdk import span_wire
 from otel_sqlite.storage.store import Store, Transaction
 
@@ -62,6 +64,10 @@ _FRAME = struct.Struct("<I")
 # Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size).
 PIPE_BYTES = 1 << 20
 _MORE, _LAST, _ABANDON = b"m", b"l", b"a"
+# Batches of one part smaller than this many spans (SimpleSpanProcessor's single spans, the
+# SDK's 512-span batches, a 20 ms timer's few hundred) are written together, one statement
+# per table for all of them.
+MERGE_SPANS = 512
 # How long ``close`` waits for the child to commit and exit before killing it.
 CLOSE_TIMEOUT_S = 30.0
 # The child commits once its transaction holds this many spans, even with more batches
@@ -267,7 +273,7 @@ def main(path: str, in_flight_fd: int) -> None:
             if not _ready(batches):
                 break
             try:
-                group.take_batch(_receive_batch(batches))
+                group.take_batch(*_receive_batch(batches))
             except EOFError:
                 ended = True
                 break
@@ -301,43 +307,72 @@ class _Group:
         self._results: list[str | None] = []
         self._in_flight_error: str | None = None
         self._has_in_flight = False
+        self._pending: list[span_wire.Batch] = []  # small batches not yet written
+        self._pending_spans = 0
 
     @property
     def full(self) -> bool:
         """Commit now: the transaction is big, or it holds an in-flight row, which should
         not wait for more batches than the one that was being written."""
         spans = self._transaction.spans if self._transaction is not None else 0
-        return self._has_in_flight or spans >= GROUP_SPANS
+        return self._has_in_flight or spans + self._pending_spans >= GROUP_SPANS
 
-    def take_batch(self, parts: Iterator[span_wire.Batch]) -> None:
+    def take_batch(self, first: span_wire.Batch, rest: Iterator[span_wire.Batch] | None) -> None:
+        """A batch: a small one of one part is kept to be written with the next ones; a big
+        one is written part by part as the parts arrive."""
+        if rest is None:
+            self._pending.append(first)
+            self._pending_spans += len(first[2])
+            if self._pending_spans >= MERGE_SPANS:
+                self._write_pending()
+            return
+        self._write_pending()
+        parts = itertools.chain([first], rest)
         try:
-            self._results.append(self._write(parts))
+            self._results.append(self._write(map(self._writer.unpack, parts)))
         except _Abandoned:
             pass  # the host knows; it does not wait for an answer
 
     def take_in_flight(self, pipe: BinaryIO | None) -> BinaryIO | None:
         """Write every in-flight row waiting in ``pipe`` (together: one savepoint, one
         statement per table); None once the host has closed it."""
-        rows = []
+        rows: list[SpanRecord] = []
         while pipe is not None and _ready(pipe):
             try:
-                rows.append(marshal.loads(_receive(pipe)))
+                rows += self._writer.unpack(marshal.loads(_receive(pipe)))
             except (EOFError, ValueError):
                 pipe = None
         if rows:
             self._has_in_flight = True
-            self._in_flight_error = self._write(iter(rows)) or self._in_flight_error
+            self._in_flight_error = self._write([rows]) or self._in_flight_error
         return pipe
 
-    def _write(self, parts: Iterator[span_wire.Batch]) -> str | None:
-        """None once written, or why nothing was; EOFError and _Abandoned from ``parts``
+    def _write_pending(self) -> None:
+        """The small batches kept so far, in one savepoint; one by one if that fails, so that
+        only a batch that cannot be stored is reported."""
+        batches, self._pending, self._pending_spans = self._pending, [], 0
+        if not batches:
+            return
+        parts = [self._writer.unpack(batch) for batch in batches]
+        error = self._write([[record for part in parts for record in part]])
+        if error is not None and len(batches) > 1 and self.alive:
+            self._results += [self._write([part]) for part in parts]
+        else:
+            self._results += [error] * len(batches)
+
+    @property
+    def alive(self) -> bool:
+        return self._transaction is not None and self._transaction.alive
+
+    def _write(self, chunks: Iterable[list[SpanRecord]]) -> str | None:
+        """None once written, or why nothing was; EOFError and _Abandoned from ``chunks``
         propagate, after the batch's rollback."""
         try:
             if self._transaction is None:
                 self._transaction = self._writer.begin()
             if not self._transaction.alive:
                 return "the transaction was rolled back by an earlier error"
-            self._transaction.write(map(span_wire.unpack, parts))
+            self._transaction.write(chunks)
             return None
         except (EOFError, _Abandoned):
             raise
@@ -346,12 +381,13 @@ class _Group:
         except Exception as exc:  # the host hears of it; the writer carries on
             return f"{type(exc).__name__}: {exc}"
         finally:
-            for _ in parts:  # what a failed write left unread of its batch
+            for _ in chunks:  # what a failed write left unread of its batch
                 pass
 
     def commit(self) -> tuple[list[str | None], str | None]:
         """Commit; the result of each batch (all failed, if the commit did) and the error of
         an in-flight row that could not be stored."""
+        self._write_pending()
         if self._transaction is not None:
             try:
                 self._transaction.commit()
@@ -367,6 +403,10 @@ class _BatchWriter:
     def __init__(self, path: str) -> None:
         self.path = path
         self._store: Store | None = None
+        self._known: dict[bytes, object] = {}
+
+    def unpack(self, batch: span_wire.Batch) -> list[SpanRecord]:
+        return span_wire.unpack(batch, self._known)
 
     def begin(self) -> Transaction:
         if self._store is None:
@@ -382,19 +422,24 @@ class _BatchWriter:
             self._store.close()
 
 
-def _receive_batch(source: BinaryIO) -> Iterator[span_wire.Batch]:
-    """The parts of the next batch, once the first has arrived (the store's transaction must
-    not begin before it does); EOFError if the host has gone."""
-    flag, part = _receive_part(source)
+def _receive_batch(
+    source: BinaryIO,
+) -> tuple[span_wire.Batch, Iterator[span_wire.Batch] | None]:
+    """The first part of the next batch, once it has arrived (the store's transaction must not
+    begin before it does), and the rest, None when there is no more; EOFError if the host
+    has gone."""
+    flag, first = _receive_part(source)
+    if flag != _MORE:
+        return first, None
 
-    def parts() -> Iterator[span_wire.Batch]:
-        nonlocal flag, part
-        yield part
-        while flag == _MORE:
+    def rest() -> Iterator[span_wire.Batch]:
+        more = True
+        while more:
             flag, part = _receive_part(source)
+            more = flag == _MORE
             yield part
 
-    return parts()
+    return first, rest()
 
 
 def _receive_part(source: BinaryIO) -> tuple[bytes, span_wire.Batch]:
