@@ -74,7 +74,8 @@ CLOSE_TIMEOUT_S = 30.0
 # waiting: the size of configure()'s largest batch (sdk.provider.BATCH_DEFAULTS), whose
 # single commit costs least per span.
 GROUP_SPANS = 16_384
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+# The folder holding the otel_sqlite package, for a host that imports it from a path of its own.
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 _CHILD = (
     f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); "
     "from otel_sqlite.sdk.writer_process import main; main(sys.argv[1], int(sys.argv[2]))"
