@@ -38,17 +38,16 @@ def through_harness(db: str, go_fd: int, worker: int) -> dict:
     logging.getLogger("otel_sqlite").addHandler(warnings)
     harness.configure(db=db, service_name=f"worker-{worker}")
     os.read(go_fd, 1)
+    started = time.monotonic()
     with harness.run(f"run {worker}"):
-        pass
-    return {"ok": not warnings.messages, "error": "; ".join(warnings.messages) or None}
+        seconds = time.monotonic() - started
+    return {"ok": not warnings.messages, "error": "; ".join(warnings.messages) or None,
+            "seconds": seconds}
 
 
 def main(db: str, go_fd: int, worker: int, how: str) -> None:
     if how == "harness":
-        started = time.monotonic()
-        outcome = through_harness(db, go_fd, worker)
-        outcome.update(worker=worker, seconds=time.monotonic() - started)
-        print(json.dumps(outcome), flush=True)
+        print(json.dumps({"worker": worker, **through_harness(db, go_fd, worker)}), flush=True)
         return
     record = SpanRecord(
         trace_id=f"{worker + 1:032x}", span_id=f"{worker + 1:016x}", parent_span_id=None,
