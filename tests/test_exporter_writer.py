@@ -89,15 +89,20 @@ def test_in_flight_rows_never_start_a_writer_process(db_path: Path, query) -> No
         (WRITER_PROCESS_AFTER + 1,)]
 
 
-def test_single_span_exports_move_to_a_writer_once_enough_have_passed(
-    db_path: Path, query
-) -> None:
-    """SimpleSpanProcessor's exports: the application's thread only hands each span over."""
+def test_single_span_writes_never_wait_for_a_writer_to_start(db_path: Path, query) -> None:
+    """SimpleSpanProcessor's exports run on the application's thread, and each is committed
+    when it returns: a span that has ended can be read back at once."""
     exporter = SQLiteSpanExporter()
-    results = {exporter.export([span]) for span in finished_spans(WRITER_PROCESS_AFTER + 100)}
-    assert results == {SpanExportResult.SUCCESS} and exporter.writer_pid is not None
+    for number, span in enumerate(finished_spans(WRITER_PROCESS_AFTER + 1)):
+        exporter.export([span])
+        assert query("SELECT count(*) FROM spans") == [(number + 1,)]
+    assert exporter.writer_pid is None
+    assert exporter.export(finished_spans(2, "after")) == SpanExportResult.SUCCESS
+    assert exporter.writer_pid is not None
+    last = finished_spans(1, "single")
+    assert exporter.export(last) == SpanExportResult.SUCCESS
+    assert query("SELECT count(*) FROM spans WHERE name = 'single0'") == [(1,)]
     exporter.shutdown()
-    assert query("SELECT count(*) FROM spans") == [(WRITER_PROCESS_AFTER + 100,)]
 
 
 def test_in_flight_rows_reach_the_writer_by_their_own_pipe_and_are_committed_by_a_flush(

@@ -36,9 +36,11 @@ def span_to_record(span: ReadableSpan) -> SpanRecord:
     return span_wire.unpack(span_wire.pack([span]))[0]
 
 
-# Once this many spans have been exported, a writer process (``writer_process``) takes the
-# writes off the application's GIL; a short script's few spans never pay for one. In-flight
-# rows are not counted and never start it.
+# Once this many spans have been exported, the next batch of several spans starts a writer
+# process (``writer_process``), which takes the writes off the application's GIL; a short
+# script's few spans never pay for one. A single span (SimpleSpanProcessor's export, an
+# in-flight row) never starts it: it is written on the application's thread, which must not
+# wait for a start-up.
 WRITER_PROCESS_AFTER = 512
 # The batch goes to the writer in parts of this many spans, each sent as soon as it is packed.
 WRITER_PROCESS_PART = 512
@@ -66,12 +68,14 @@ class SQLiteSpanExporter(SpanExporter):
     argument has an environment fallback. The database is opened on first export, so a bad
     path fails the export (and is reported) instead of crashing the host at start-up.
 
-    Once WRITER_PROCESS_AFTER spans have been exported, a writer process stores every later
-    export; where none can start, or it dies, writes stay in this process. ``export`` hands a
-    batch to the writer and returns SUCCESS without waiting for its commit once the database
-    has taken a commit: the batch is then in the writer's pipe, and the writer commits it
-    even if this process is killed. Until the first commit, and after a failure until the
-    next success, every export waits for its own commit and reports it. A batch that fails
+    Once WRITER_PROCESS_AFTER spans have been exported, a batch of several spans starts a
+    writer process, which stores every later export; where none can start, or it dies,
+    writes stay in this process. ``export`` hands a batch to the writer and returns SUCCESS
+    without waiting for its commit once the database has taken a commit: the batch is then in
+    the writer's pipe, and the writer commits it even if this process is killed. Until the
+    first commit, after a failure until the next success, and for a single finished span
+    (SimpleSpanProcessor: whoever ends a span expects to read it back), an export waits for
+    its own commit and reports it. A batch that fails
     after it was handed over is reported by a warning line (once per cause) and by
     ``force_flush`` returning False; ``force_flush`` and ``shutdown`` return once everything
     handed over is committed. In-flight rows (``export`` of a span that has not ended) go
@@ -152,14 +156,14 @@ class SQLiteSpanExporter(SpanExporter):
 
     def _write(self, spans: Sequence[ReadableSpan]) -> None:
         self._exported += len(spans)
-        if (self._writer is None and not self._writer_failed
+        if (self._writer is None and len(spans) > 1 and not self._writer_failed
                 and self._exported >= WRITER_PROCESS_AFTER):
             self._writer = writer_process.start(self.path)
             self._writer_failed = self._writer is None
         if self._writer is not None:
             self._settle(wait=False)
         if self._writer is not None and self._send(spans):
-            if not self._committed:
+            if not self._committed or len(spans) == 1:
                 self._settle(wait=True, report_last=True)
             elif len(self._unanswered) > MAX_UNANSWERED:
                 self._settle(wait=True)
