@@ -497,9 +497,10 @@ def is_busy(exc: sqlite3.Error) -> bool:
     return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def while_locked(action: Callable[[], T], path: Path) -> T:
+def while_locked(action: Callable[[], T], path: Path, timeout_ms: int | None = None) -> T:
     """``action()``, tried again while another connection holds a lock it needs, for up to
-    BUSY_TIMEOUT_MS; then DatabaseError saying how long the lock was waited for.
+    ``timeout_ms`` (default BUSY_TIMEOUT_MS); then DatabaseError saying how long the lock
+    was waited for.
 
     SQLite's own busy handler is not called everywhere a lock is taken: a connection that must
     switch a fresh file to WAL, or upgrade its lock while another holds RESERVED, gets "database
@@ -507,6 +508,7 @@ def while_locked(action: Callable[[], T], path: Path) -> T:
     milliseconds, with jitter so that waiting processes do not retry in step, catches the free
     moment where SQLite's handler (up to 100 ms between tries) often misses it.
     """
+    timeout_s = (BUSY_TIMEOUT_MS if timeout_ms is None else timeout_ms) / 1000
     started = time.monotonic()
     delay = _FIRST_POLL_S
     while True:
@@ -516,10 +518,10 @@ def while_locked(action: Callable[[], T], path: Path) -> T:
             waited = time.monotonic() - started
             if not is_busy(exc):
                 raise
-            if waited > BUSY_TIMEOUT_MS / 1000:
+            if waited > timeout_s:
                 raise DatabaseError(
                     f"{path} stayed locked by another connection for {waited:.1f} s "
-                    f"(the busy timeout is {BUSY_TIMEOUT_MS / 1000:g} s): {exc}"
+                    f"(the busy timeout is {timeout_s:g} s): {exc}"
                 ) from exc
         time.sleep(random.uniform(0.5, 1.5) * delay)
         delay = min(delay * 2, _LAST_POLL_S)

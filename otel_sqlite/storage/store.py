@@ -34,7 +34,13 @@ from otel_sqlite.errors import DatabaseError
 from otel_sqlite.records import ResourceRecord, ScopeRecord, SpanRecord
 from otel_sqlite.storage import artifacts, limits, model_calls, values
 from otel_sqlite.storage.bulk_rows import AttributeDoc, BulkInsert, insert_attributes, json_ready
-from otel_sqlite.storage.schema import connect, describe_error, has_fts, while_locked
+from otel_sqlite.storage.schema import (
+    BUSY_TIMEOUT_MS,
+    connect,
+    describe_error,
+    has_fts,
+    while_locked,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +240,7 @@ class Store:
         close to the other writers' transaction time (``schema.while_locked``).
         """
         started = time.monotonic()
-        while_locked(lambda: db.execute("BEGIN IMMEDIATE"), self.path)
+        while_locked(lambda: db.execute("BEGIN IMMEDIATE"), self.path, BUSY_TIMEOUT_MS)
         # For diagnosing contention: how long other writers' transactions held this one up.
         logger.debug("lock wait %.6f s on %s", time.monotonic() - started, self.path)
 

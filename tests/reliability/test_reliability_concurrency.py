@@ -27,7 +27,7 @@ from reliability_support import (
 
 from otel_sqlite.errors import DatabaseError
 from otel_sqlite.records import SpanRecord
-from otel_sqlite.storage import schema
+from otel_sqlite.storage import store as store_module
 from otel_sqlite.storage.store import Store
 
 WRITERS = 8
@@ -160,7 +160,7 @@ def test_a_lock_held_past_the_busy_timeout_is_reported_with_how_long_it_was_wait
     Store(db).close()
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
-    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 300)
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 300)
     with pytest.raises(DatabaseError) as raised:
         Store(db).write([SpanRecord("0" * 31 + "1", "0" * 15 + "1", "late", 1)])
     holder.close()
