@@ -59,3 +59,19 @@ def test_a_read_only_connection_refuses_writes(db_path: Path) -> None:
     db = connect_readonly(db_path)
     with pytest.raises(sqlite3.OperationalError):
         db.execute("DELETE FROM spans")
+
+
+def test_the_newest_migration_runs_again_without_harm(db_path: Path) -> None:
+    # A file whose last migration was cut short, or a copy rewound by hand, runs it again.
+    connect(db_path).close()
+    raw = sqlite3.connect(db_path)
+    schema = sorted(raw.execute("SELECT type, name, sql FROM sqlite_master").fetchall(),
+                    key=repr)
+    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    raw.close()
+    connect(db_path).close()
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert sorted(raw.execute("SELECT type, name, sql FROM sqlite_master").fetchall(),
+                  key=repr) == schema
+    raw.close()

@@ -372,7 +372,7 @@ def m008_model_calls(db: sqlite3.Connection, fts: bool) -> None:
     execute_script(
         db,
         """
-        CREATE TABLE model_calls (
+        CREATE TABLE IF NOT EXISTS model_calls (
             span INTEGER PRIMARY KEY REFERENCES spans (id) ON DELETE CASCADE,
             trace_id TEXT NOT NULL,
             parent_span_id TEXT,
@@ -390,19 +390,19 @@ def m008_model_calls(db: sqlite3.Connection, fts: bool) -> None:
             nested INTEGER NOT NULL DEFAULT 0,  -- another call beneath or above counts instead
             counted INTEGER NOT NULL DEFAULT 1  -- this span's figures are its call's
         );
-        CREATE INDEX model_calls_response ON model_calls (response_id)
+        CREATE INDEX IF NOT EXISTS model_calls_response ON model_calls (response_id)
             WHERE response_id IS NOT NULL;
         -- costs --by model reads only the first, in its order: no sort, no table lookups (3.3x
         -- faster than a scan and sort of 100k counted calls, benchmarks/queries.py); costs
         -- per run, per step and a run's totals read the second the same way.
-        CREATE INDEX model_calls_by_model ON model_calls (
+        CREATE INDEX IF NOT EXISTS model_calls_by_model ON model_calls (
             model, cost_usd IS NOT NULL, input_tokens, output_tokens, cached_input_tokens,
             cost_usd) WHERE counted;
-        CREATE INDEX model_calls_by_parent ON model_calls (
+        CREATE INDEX IF NOT EXISTS model_calls_by_parent ON model_calls (
             trace_id, parent_span_id, model, cost_usd IS NOT NULL, input_tokens, output_tokens,
             cached_input_tokens, cost_usd) WHERE counted;
 
-        DROP VIEW api_calls;
+        DROP VIEW IF EXISTS api_calls;
         CREATE VIEW api_calls AS
         SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_ns, s.end_ns,
                (s.end_ns - s.start_ns) / 1e6 AS duration_ms, s.status_code,
