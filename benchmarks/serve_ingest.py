@@ -33,6 +33,7 @@ from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from otel_sqlite.otlp.ingest import Limits
 from otel_sqlite.otlp.push import Sender, push
 
 BIN = Path(sys.executable).parent
@@ -105,7 +106,9 @@ class NullReceivers:
 
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), _NullHttp)
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        self.grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        # As large a message as serve takes: the default 4 MiB refuses big batches.
+        self.grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=[
+            ("grpc.max_receive_message_length", Limits().decompressed_bytes)])
         self.grpc.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
             "opentelemetry.proto.collector.trace.v1.TraceService",
             {"Export": grpc.unary_unary_rpc_method_handler(lambda request, context: b"")},
