@@ -50,31 +50,19 @@ def _several_dbs(
     return files
 
 
-def db_option(fn: F) -> F:
+def _db_option(callback: Callable[..., Any], help: str) -> Callable[[F], F]:  # noqa: A002
     return click.option(
-        "--db",
-        "db",
-        type=click.Path(),
-        multiple=True,
-        callback=_one_db,
-        envvar="OTEL_SQLITE_DB",
-        show_envvar=True,
-        help="Database file (default: ./otel-sqlite.db).",
-    )(fn)
+        "--db", "db", type=click.Path(), multiple=True, callback=callback,
+        envvar="OTEL_SQLITE_DB", show_envvar=True, help=help,
+    )
 
 
-def dbs_option(fn: F) -> F:
-    return click.option(
-        "--db",
-        "db",
-        type=click.Path(),
-        multiple=True,
-        callback=_several_dbs,
-        envvar="OTEL_SQLITE_DB",
-        show_envvar=True,
-        help="Database file (default: ./otel-sqlite.db); repeat it, or give a quoted glob "
-             "('archive/*.db'), to read several files as one.",
-    )(fn)
+db_option = _db_option(_one_db, "Database file (default: ./otel-sqlite.db).")
+dbs_option = _db_option(
+    _several_dbs,
+    "Database file (default: ./otel-sqlite.db); repeat it, or give a quoted glob "
+    "('archive/*.db'), to read several files as one.",
+)
 
 
 def format_option(fn: F) -> F:
