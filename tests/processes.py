@@ -29,6 +29,7 @@ def writers_of(db: Path) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"-I" in argv and argv[-2:] == [str(db).encode(), b""] and not gone(int(entry.name), 0):
+        code = next((arg for arg in argv if b"writer_process import main" in arg), None)
+        if code is not None and str(db).encode() in argv and not gone(int(entry.name), 0):
             found.append(int(entry.name))
     return found

@@ -262,7 +262,7 @@ def main(path: str, in_flight_fd: int) -> None:
     logging.getLogger("otel_sqlite").addHandler(collect)
     batches = os.fdopen(sys.stdin.fileno(), "rb", buffering=0)
     in_flight: BinaryIO | None = os.fdopen(in_flight_fd, "rb", buffering=0)
-    answers = os.fdopen(sys.stdout.fileno(), "wb", buffering=0)
+    answers: BinaryIO | None = os.fdopen(sys.stdout.fileno(), "wb", buffering=0)
     writer = _BatchWriter(path)
     ended = False
     while not ended:
@@ -282,12 +282,14 @@ def main(path: str, in_flight_fd: int) -> None:
             if group.full:
                 break
         results, in_flight_error = group.commit()
-        if results or in_flight_error or collect.records:
+        if answers is not None and (results or in_flight_error or collect.records):
             try:
                 _send(answers, marshal.dumps((results, in_flight_error, collect.records)))
             except OSError:
-                break  # the host has gone; what was sent is committed
-            collect.records = []
+                # The host has gone, but every batch it sent before it went was acknowledged
+                # to it: keep storing them until the pipe ends.
+                answers = None
+        collect.records = []
     writer.close()
 
 
