@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from processes import read_sql
+
 from otel_sqlite import conventions as c
 from otel_sqlite.records import EventRecord, SpanRecord
 from otel_sqlite.storage.artifacts import fingerprint, resolve_stored_path
@@ -102,17 +104,9 @@ def kill_once_spans_land(script: str, args: list[object], db: Path, spans: int) 
 
 def span_count(db: Path) -> int:
     try:
-        return read(db, "SELECT count(*) FROM spans")[0][0]
+        return read_sql(db, "SELECT count(*) FROM spans")[0][0]
     except sqlite3.Error:  # not created yet
         return 0
-
-
-def read(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def content(db: Path) -> dict[str, set[tuple]]:
@@ -120,26 +114,26 @@ def content(db: Path) -> dict[str, set[tuple]]:
     artifact's file as its sha256: what must survive a merge or an archive unchanged."""
     spans = "JOIN spans s ON s.id = x.span"
     found = {
-        "spans": set(read(db, "SELECT trace_id, span_id, parent_span_id, name, kind, "
+        "spans": set(read_sql(db, "SELECT trace_id, span_id, parent_span_id, name, kind, "
                               "harness_kind, start_ns, end_ns, status_code, status_message, "
                               "trace_state, trace_flags FROM spans")),
-        "resources": set(read(db, "SELECT s.trace_id, s.span_id, r.fingerprint, r.attributes "
+        "resources": set(read_sql(db, "SELECT s.trace_id, s.span_id, r.fingerprint, r.attributes "
                                   "FROM spans s JOIN resources r ON r.id = s.resource_id")),
-        "scopes": set(read(db, "SELECT s.trace_id, s.span_id, o.name, o.version "
+        "scopes": set(read_sql(db, "SELECT s.trace_id, s.span_id, o.name, o.version "
                                "FROM spans s JOIN scopes o ON o.id = s.scope_id")),
-        "attributes": set(read(db, f"SELECT s.trace_id, s.span_id, x.key, x.value, x.type "
+        "attributes": set(read_sql(db, f"SELECT s.trace_id, s.span_id, x.key, x.value, x.type "
                                    f"FROM attributes x {spans}")),
-        "events": set(read(db, f"SELECT s.trace_id, s.span_id, x.name, x.time_ns, x.attributes "
+        "events": set(read_sql(db, f"SELECT s.trace_id, s.span_id, x.name, x.time_ns, x.attributes "
                                f"FROM events x {spans}")),
-        "links": set(read(db, f"SELECT s.trace_id, s.span_id, x.trace_id, x.span_id "
+        "links": set(read_sql(db, f"SELECT s.trace_id, s.span_id, x.trace_id, x.span_id "
                               f"FROM links x {spans}")),
-        "text_lines": set(read(db, f"SELECT s.trace_id, s.span_id, x.line, x.text "
+        "text_lines": set(read_sql(db, f"SELECT s.trace_id, s.span_id, x.line, x.text "
                                    f"FROM text_lines x {spans}")),
-        "run_roots": set(read(db, "SELECT r.trace_id, s.span_id FROM run_roots r "
+        "run_roots": set(read_sql(db, "SELECT r.trace_id, s.span_id FROM run_roots r "
                                   "JOIN spans s ON s.id = r.span")),
     }
     files = set()
-    for trace, span, role, path, sha256, size in read(
+    for trace, span, role, path, sha256, size in read_sql(
         db, f"SELECT s.trace_id, s.span_id, x.role, x.path, x.sha256, x.size "
             f"FROM artifacts x {spans}"
     ):
@@ -155,4 +149,4 @@ def union(*parts: dict[str, set[tuple]]) -> dict[str, set[tuple]]:
 
 
 def integrity(db: Path) -> str:
-    return read(db, "PRAGMA integrity_check")[0][0]
+    return read_sql(db, "PRAGMA integrity_check")[0][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -33,3 +34,12 @@ def writers_of(db: Path) -> list[int]:
         if code is not None and str(db).encode() in argv and not gone(int(entry.name), 0):
             found.append(int(entry.name))
     return found
+
+
+def read_sql(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read-only SQL against ``db``: checking never changes what it checks."""
+    connection = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()

@@ -15,7 +15,7 @@ from history_support import (
     content,
     integrity,
     kill_once_spans_land,
-    read,
+    read_sql,
     runs_with_files,
     union,
 )
@@ -24,7 +24,7 @@ from otel_sqlite.storage import retention
 
 
 def _runs(db: Path) -> set[str]:
-    return {name for (name,) in read(db, "SELECT name FROM runs")}
+    return {name for (name,) in read_sql(db, "SELECT name FROM runs")}
 
 
 def _archive(*args: object) -> list[dict]:
@@ -115,7 +115,7 @@ def test_prune_leaves_files_that_are_not_captured_for_their_span(tmp_path):
     runs_with_files(db, [time.time_ns() - 3 * DAY_NS])
     report = tmp_path / "report.html"
     report.write_text("<p>the user's own file</p>")
-    span = read(db, "SELECT id FROM spans WHERE name = 'echo'")[0][0]
+    span = read_sql(db, "SELECT id FROM spans WHERE name = 'echo'")[0][0]
     writer = sqlite3.connect(db)
     writer.execute("INSERT INTO artifacts (span, role, path) VALUES (?, 'report', ?)",
                    (span, "report.html"))

@@ -14,7 +14,7 @@ from history_support import (
     content,
     integrity,
     kill_once_spans_land,
-    read,
+    read_sql,
     runs_with_files,
     union,
     write_exec_db,
@@ -64,7 +64,7 @@ def test_merge_brings_every_row_and_file_of_both_sources(sources, tmp_path):
 def test_merged_files_live_in_the_targets_own_folder(sources, tmp_path):
     target = tmp_path / "merged.db"
     _merge(*sources, "--into", target)
-    paths = [path for (path,) in read(target, "SELECT path FROM artifacts")]
+    paths = [path for (path,) in read_sql(target, "SELECT path FROM artifacts")]
     assert paths and all(path.startswith("merged-artifacts/") for path in paths)
     shutil.rmtree(sources[0].parent)  # the sources' files are no longer needed
     assert all(sha for *_, sha in content(target)["artifacts"])
@@ -73,11 +73,12 @@ def test_merged_files_live_in_the_targets_own_folder(sources, tmp_path):
 def test_resources_and_scopes_are_deduplicated(sources, tmp_path):
     target = tmp_path / "merged.db"
     _merge(sources[0], sources[1], sources[0], "--into", target)
-    fingerprints = {row for db in sources for row in read(db, "SELECT fingerprint FROM resources")}
-    assert sorted(fingerprints) == sorted(row for row in read(target, "SELECT fingerprint "
+    query = "SELECT fingerprint FROM resources"
+    fingerprints = {row for db in sources for row in read_sql(db, query)}
+    assert sorted(fingerprints) == sorted(row for row in read_sql(target, "SELECT fingerprint "
                                                                       "FROM resources"))
-    scopes = {row for db in sources for row in read(db, "SELECT name, version FROM scopes")}
-    assert len(read(target, "SELECT * FROM scopes")) == len(scopes)
+    scopes = {row for db in sources for row in read_sql(db, "SELECT name, version FROM scopes")}
+    assert len(read_sql(target, "SELECT * FROM scopes")) == len(scopes)
 
 
 def test_search_finds_output_from_both_sources(sources, tmp_path):
@@ -91,10 +92,10 @@ def test_search_finds_output_from_both_sources(sources, tmp_path):
 def test_merging_again_changes_nothing(sources, tmp_path):
     target = tmp_path / "merged.db"
     _merge(*sources, "--into", target)
-    before = content(target), read(target, "SELECT count(*) FROM text_fts")
+    before = content(target), read_sql(target, "SELECT count(*) FROM text_fts")
     again = _merge(*sources, "--into", target)
     assert again["spans"] == 0 and again["files"] == 0 and again["conflicts"] == 0
-    assert (content(target), read(target, "SELECT count(*) FROM text_fts")) == before
+    assert (content(target), read_sql(target, "SELECT count(*) FROM text_fts")) == before
 
 
 def _span(end_ns: int | None, name: str = "work") -> SpanRecord:
@@ -108,7 +109,8 @@ def test_a_finished_span_beats_its_in_flight_copy(tmp_path, order):
     Store(finished).write([_span(5_000, "work done")])
     sources = [in_flight, finished] if order == "in-flight first" else [finished, in_flight]
     result = merge(sources, tmp_path / "merged.db")
-    assert read(tmp_path / "merged.db", "SELECT name, end_ns FROM spans") == [("work done", 5000)]
+    merged = read_sql(tmp_path / "merged.db", "SELECT name, end_ns FROM spans")
+    assert merged == [("work done", 5000)]
     assert result.conflicts == 1
 
 
@@ -118,7 +120,7 @@ def test_the_later_end_wins_between_two_finished_copies(tmp_path):
     Store(late).write([_span(9_000, "late")])
     merge([late], tmp_path / "merged.db")
     result = merge([early], tmp_path / "merged.db")
-    assert read(tmp_path / "merged.db", "SELECT name FROM spans") == [("late",)]
+    assert read_sql(tmp_path / "merged.db", "SELECT name FROM spans") == [("late",)]
     assert result.conflicts == 1 and result.spans == 0
 
 
@@ -135,8 +137,8 @@ def test_an_older_schema_source_is_read_through_its_migrations_unchanged(tmp_pat
     result = merge([old], tmp_path / "merged.db")
     assert result.errors == [] and result.spans == 1
     assert old.read_bytes() == before
-    assert read(old, "PRAGMA user_version") == [(2,)] and SCHEMA_VERSION > 2
-    assert read(tmp_path / "merged.db", "SELECT s.name FROM runs s") == [("from long ago",)]
+    assert read_sql(old, "PRAGMA user_version") == [(2,)] and SCHEMA_VERSION > 2
+    assert read_sql(tmp_path / "merged.db", "SELECT s.name FROM runs s") == [("from long ago",)]
 
 
 def test_unreadable_sources_are_one_line_each_and_the_others_still_merge(sources, tmp_path):
@@ -162,8 +164,8 @@ def test_a_missing_or_changed_file_is_reported_and_its_row_kept(sources, tmp_pat
     assert done.returncode == 0
     assert f"artifact file missing, row kept: {files[0]}" in done.stderr
     assert f"changed since it was recorded (copied as it is): {files[1]}" in done.stderr
-    assert len(read(tmp_path / "merged.db", "SELECT * FROM artifacts")) == len(
-        read(exec_db, "SELECT * FROM artifacts"))
+    assert len(read_sql(tmp_path / "merged.db", "SELECT * FROM artifacts")) == len(
+        read_sql(exec_db, "SELECT * FROM artifacts"))
 
 
 KILLABLE_MERGE = """
@@ -181,7 +183,7 @@ def test_a_killed_merge_leaves_a_consistent_target_and_a_rerun_completes(tmp_pat
     landed = kill_once_spans_land(KILLABLE_MERGE, [source, target], target, 400)
     assert 0 < landed < 2000, "the kill did not land mid-merge"
     assert integrity(target) == "ok"
-    assert read(target, "SELECT count(*) FROM spans WHERE id NOT IN "
+    assert read_sql(target, "SELECT count(*) FROM spans WHERE id NOT IN "
                         "(SELECT span FROM text_lines)") == [(0,)]
     _merge(source, "--into", target)
     assert content(target) == content(source)
@@ -190,4 +192,4 @@ def test_a_killed_merge_leaves_a_consistent_target_and_a_rerun_completes(tmp_pat
 def test_progress_is_reported_for_every_source_span(sources, tmp_path):
     told: list[int] = []
     merge(sources, tmp_path / "merged.db", progress=told.append)
-    assert sum(told) == sum(len(read(db, "SELECT id FROM spans")) for db in sources)
+    assert sum(told) == sum(len(read_sql(db, "SELECT id FROM spans")) for db in sources)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import read_sql
 
 WORKERS = Path(__file__).parent / "workers"
 # The opt-in soak: the same tests, ten times the work (OTEL_SQLITE_SOAK=1 pytest tests/reliability).
@@ -41,15 +41,6 @@ def run_worker(script: str, *args: object, timeout: float = 120, **run: Any):
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
-
-
-def read_sql(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    """Read-only SQL against ``db``: checking never changes what it checks."""
-    connection = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def integrity(db: Path) -> str:
