@@ -3,18 +3,20 @@
 For each protocol, the same workload (8 attributes + 1 event per span, BatchSpanProcessor with
 otel-sqlite's queue settings) sent by one process with the official exporter
 (a) to a null receiver of that protocol that accepts and discards each request (what one
-client can send), and (b) to ``otel-sqlite serve`` (received and stored: the exporter waits
-for each answer, which comes after the transaction commits). The ratio b/a is the end-to-end
-cost of storing; serve's own ingest rate (decode + store, from its summary) is what it can
-take. The CPU seconds of client and server say how much of the ratio is the machine: on a
-shared 2-core box, a busy server takes CPU from the client it waits on.
+client can send), and (b) to ``otel-sqlite serve`` with each ``--ack`` (received and stored;
+``queued``, the default, answers once a request is decoded and queued for the writer,
+``committed`` once it is committed). The ratio b/a is the end-to-end cost of storing, where
+b counts until the last span is committed (the sender's own rate, until its shutdown
+returned, is printed too); serve's own ingest rate (decode + store, from its summary) is what
+it can take. The CPU seconds of client and server say how much of the ratio is the machine:
+on a shared 2-core box, a busy server takes CPU from the client it waits on.
 
 Then four client processes at once (two HTTP, two gRPC) into one serve: total stored spans/s,
 and what serve refused (only ever 429/503 or UNAVAILABLE with a retry delay, never dropped).
 Then ``push`` of the served database into a second ``serve``, and ``export otlp`` / ``import``
 of it with the importer's peak memory.
 
-    python benchmarks/serve_ingest.py [--spans 20000] [--repeat 3] [--quick]
+    python benchmarks/serve_ingest.py [--spans 20000] [--repeat 3] [--quick] [--ack queued]
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ counting = Counting(exporter)
 provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
 provider.add_span_processor(batch_processor(counting))
 tracer = provider.get_tracer("bench")
+started_at = time.time()
 started = time.perf_counter()
 for i in range(spans):
     with tracer.start_as_current_span("step", attributes={
@@ -80,7 +83,7 @@ for i in range(spans):
     }) as span:
         span.add_event("tick", {"i": i})
 provider.shutdown()
-print(spans / (time.perf_counter() - started), counting.count)
+print(spans / (time.perf_counter() - started), counting.count, started_at)
 """
 
 
@@ -131,12 +134,20 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def client(target: str, spans: int, *extra: str) -> tuple[float, int, float]:
-    """Spans/s one client process sent, how many were accepted, and its CPU seconds."""
+def client(target: str, spans: int, *extra: str) -> tuple[float, int, float, float]:
+    """Spans/s one client process sent, how many were accepted, its CPU seconds, and the
+    wall-clock time it started creating spans."""
     before = children_cpu()
     out = subprocess.run([sys.executable, "-c", CLIENT, target, str(spans), *extra],
                          capture_output=True, text=True, check=True).stdout.split()
-    return float(out[0]), int(out[1]), children_cpu() - before
+    return float(out[0]), int(out[1]), children_cpu() - before, float(out[2])
+
+
+def stored_by(db: Path, spans: int) -> float:
+    """The wall-clock time by which ``db`` holds ``spans`` spans (polled every 5 ms)."""
+    while count(db) < spans:
+        time.sleep(0.005)
+    return time.time()
 
 
 def clients_at_once(targets: list[str], spans: int) -> list[subprocess.Popen]:
@@ -146,10 +157,10 @@ def clients_at_once(targets: list[str], spans: int) -> list[subprocess.Popen]:
 
 
 class Serve:
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, ack: str = "queued") -> None:
         self.process = subprocess.Popen(
             [str(BIN / "otel-sqlite"), "serve", "--port", "0", "--grpc-port", "0",
-             "--db", str(db)],
+             "--ack", ack, "--db", str(db)],
             stderr=subprocess.PIPE, text=True,
         )
         said = ""
@@ -203,33 +214,35 @@ def idle_cpu(folder: Path) -> float:
 
 
 def one_protocol(protocol: str, null: NullReceivers, folder: Path, spans: int,
-                 repeat: int, startup_cpu: float) -> Path:
+                 repeat: int, startup_cpu: float, ack: str) -> Path:
     """Null receiver and serve, alternately, ``repeat`` times (the machine's other load drifts:
     alternating gives both the same weather); medians of each figure."""
     rows = []
     for attempt in range(repeat):
-        null_rate, null_sent, null_cpu = client(null.target(protocol), spans)
-        served_db = folder / f"served-{protocol}-{attempt}.db"
-        serve = Serve(served_db)
-        serve_rate, serve_sent, client_cpu = client(serve.target(protocol), spans)
+        null_rate, null_sent, null_cpu, _ = client(null.target(protocol), spans)
+        served_db = folder / f"served-{protocol}-{ack}-{attempt}.db"
+        serve = Serve(served_db, ack)
+        sent_rate, serve_sent, client_cpu, started_at = client(serve.target(protocol), spans)
+        serve_rate = spans / (stored_by(served_db, spans) - started_at)
         capacity, serve_cpu = serve.stop()
         stored = count(served_db)
         assert null_sent == serve_sent == stored == spans, (null_sent, serve_sent, stored)
-        rows.append((serve_rate / null_rate, null_rate, serve_rate, capacity,
+        rows.append((serve_rate / null_rate, null_rate, serve_rate, sent_rate, capacity,
                      stored / (serve_cpu - startup_cpu),
                      client_cpu / (client_cpu + serve_cpu), null_cpu, client_cpu, serve_cpu))
-    ratio, null_rate, serve_rate, capacity, per_cpu, shared, null_cpu, client_cpu, serve_cpu = (
-        statistics.median(column) for column in zip(*rows, strict=True))
-    print(f"{protocol} (medians of {repeat}; every span accepted and stored each time):")
+    (ratio, null_rate, serve_rate, sent_rate, capacity, per_cpu, shared, null_cpu, client_cpu,
+     serve_cpu) = (statistics.median(column) for column in zip(*rows, strict=True))
+    print(f"{protocol}, --ack {ack} (medians of {repeat}; every span accepted and stored "
+          "each time):")
     print(f"  official exporter -> null receiver  {null_rate:>9,.0f} spans/s  "
           f"(client CPU {null_cpu:.2f} s)")
-    print(f"  official exporter -> serve          {serve_rate:>9,.0f} spans/s  "
-          f"(client CPU {client_cpu:.2f} s, serve CPU {serve_cpu:.2f} s)")
+    print(f"  official exporter -> serve          {serve_rate:>9,.0f} spans/s  stored "
+          f"({sent_rate:,.0f} sent; client CPU {client_cpu:.2f} s, serve CPU {serve_cpu:.2f} s)")
     print(f"  serve's own ingest while busy       {capacity:>9,.0f} spans/s  (decode + store, "
           "wall clock)")
     print(f"  serve per CPU-second                {per_cpu:>9,.0f} spans/s  (its process's "
           f"CPU less its start-up's {startup_cpu:.2f} s)")
-    print(f"  serve / null receiver = {ratio:.2f} end to end (each: "
+    print(f"  serve / null receiver = {ratio:.2f} end to end, until stored (each: "
           f"{', '.join(f'{row[0]:.2f}' for row in rows)}); if the two processes had to share "
           f"one core: {shared:.2f}")
     return served_db
@@ -238,11 +251,11 @@ def one_protocol(protocol: str, null: NullReceivers, folder: Path, spans: int,
 def four_clients(folder: Path, spans: int) -> None:
     db = folder / "four.db"
     serve = Serve(db)
-    started = time.perf_counter()
+    started = time.time()
     processes = clients_at_once(
         [serve.target(p) for p in ("http", "grpc", "http", "grpc")], spans)
     accepted = [int(process.communicate()[0].split()[1]) for process in processes]
-    seconds = time.perf_counter() - started
+    seconds = stored_by(db, sum(accepted)) - started
     capacity, _ = serve.stop()
     stored = count(db)
     print(f"four clients at once (2 HTTP, 2 gRPC, {spans} spans each):")
@@ -257,6 +270,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3,000 spans, once")
     parser.add_argument("--repeat", type=int, default=3,
                         help="null/serve pairs per protocol (medians are printed)")
+    parser.add_argument("--ack", action="append", choices=("queued", "committed"),
+                        help="serve's --ack to measure (several allowed; default both)")
     args = parser.parse_args()
     spans = 3_000 if args.quick else args.spans
     print(f"{spans} spans, 8 attributes + 1 event each, BatchSpanProcessor with otel-sqlite's "
@@ -266,12 +281,13 @@ def main() -> None:
         null = NullReceivers()
         repeat = 1 if args.quick else args.repeat
         startup_cpu = idle_cpu(folder)
-        served_db = one_protocol("http", null, folder, spans, repeat, startup_cpu)
-        one_protocol("grpc", null, folder, spans, repeat, startup_cpu)
+        served = [one_protocol(protocol, null, folder, spans, repeat, startup_cpu, ack)
+                  for ack in args.ack or ["queued", "committed"] for protocol in ("http", "grpc")]
+        served_db = served[0]
         null.stop()
         four_clients(folder, spans // 4)
 
-        sqlite_rate, sqlite_sent, _ = client("sqlite", spans, str(folder / "direct.db"))
+        sqlite_rate, sqlite_sent, _, _ = client("sqlite", spans, str(folder / "direct.db"))
         stored = count(served_db)
         second = Serve(folder / "pushed.db")
         started = time.perf_counter()

@@ -216,19 +216,23 @@ def _start_lines(path: Path, receivers: Receivers, ui_server: UIServer | None) -
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
               help="Let browser pages from ORIGIN (e.g. http://localhost:3000, or *) post "
                    "spans over HTTP; repeatable. Without it, no CORS headers.")
+@click.option("--ack", type=click.Choice(["queued", "committed"]), default="queued",
+              show_default=True,
+              help="Answer success once a request is decoded and queued for the writer, or "
+                   "only once it is committed (slower; survives kill -9 of serve).")
 @click.option("--ui", "with_ui", is_flag=True,
               help="Also serve the web UI and Jaeger's query API (read-only), same process.")
 @click.option("--ui-port", type=click.IntRange(0, 65535), default=8787, show_default=True,
               help="Port of the UI with --ui (0 picks a free one).")
 @db_option
 def serve(host: str, port: int, grpc_port: int, no_grpc: bool, max_body_bytes: int | None,
-          max_decompressed_bytes: int | None, cors_origins: tuple[str, ...], with_ui: bool,
-          ui_port: int, db: str | None) -> None:
+          max_decompressed_bytes: int | None, cors_origins: tuple[str, ...], ack: str,
+          with_ui: bool, ui_port: int, db: str | None) -> None:
     """Receive OTLP traces over gRPC and HTTP (protobuf or JSON) into the database.
 
     Any OTel SDK or Collector can send to it: the lines printed at start say how. A success
-    answer means the spans are committed. Ctrl-C or SIGTERM stores the requests under way
-    and exits.
+    answer means the spans are queued for the writer (with --ack committed: committed).
+    Ctrl-C or SIGTERM stores everything acknowledged and exits.
     """
     from otel_sqlite.otlp import ingest
     from otel_sqlite.otlp.receivers import Receivers
@@ -239,10 +243,12 @@ def serve(host: str, port: int, grpc_port: int, no_grpc: bool, max_body_bytes: i
         max_decompressed_bytes or ingest.MAX_DECOMPRESSED_BYTES,
     )
     path = resolve_db_path(db)
-    store = Store(path)
+    # Row by row: only serve's writer thread writes, and the request threads beside it spend
+    # most of their time waiting on sockets (measured: benchmarks/serve_ingest.py, 4 clients).
+    store = Store(path, sole_thread=True)
     try:
         receivers = Receivers(store, host, port, None if no_grpc else grpc_port, limits,
-                              cors_origins)
+                              cors_origins, ingest.Ack(ack))
     except OSError as exc:
         store.close()
         raise click.ClickException(f"cannot listen on {exc}") from None
@@ -266,4 +272,7 @@ def serve(host: str, port: int, grpc_port: int, no_grpc: bool, max_body_bytes: i
             ui_server.shutdown()
             ui_server.server_close()
         receivers.stop()
-    click.echo(f"stopped: {receivers.ingest.stats.summary()}", err=True)
+    stats = receivers.ingest.stats
+    click.echo(f"stopped: {stats.summary()}", err=True)
+    if stats.lost:
+        sys.exit(1)

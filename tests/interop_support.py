@@ -63,9 +63,13 @@ def read_start_lines(process: subprocess.Popen) -> dict[str, str]:
 @contextmanager
 def served(db: Path, *args: str) -> Iterator[tuple[subprocess.Popen, dict[str, str]]]:
     """``otel-sqlite serve`` on free loopback ports (HTTP and gRPC); yields the process and
-    its start lines (``read_start_lines``). Stopped with SIGTERM at the end: it must exit 0."""
+    its start lines (``read_start_lines``). Stopped with SIGTERM at the end: it must exit 0.
+
+    It answers each request once committed (``--ack committed``), so a test reads what it was
+    answered for at once; test_reliability_serve.py covers the default (``queued``)."""
     process = subprocess.Popen(
-        [OTEL_SQLITE, "serve", "--port", "0", "--grpc-port", "0", "--db", str(db), *args],
+        [OTEL_SQLITE, "serve", "--port", "0", "--grpc-port", "0", "--ack", "committed",
+         "--db", str(db), *args],
         stderr=subprocess.PIPE, text=True, env=env(),
     )
     try:

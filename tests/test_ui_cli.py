@@ -104,8 +104,9 @@ def test_serve_with_ui_receives_spans_and_shows_them_in_one_process(tmp_path):
 
     db = tmp_path / "served.db"
     process = subprocess.Popen(
+        # --ack committed: the answer comes once the span can be read back.
         [OTEL_SQLITE, "serve", "--port", "0", "--grpc-port", "0", "--ui", "--ui-port", "0",
-         "--db", str(db)],
+         "--ack", "committed", "--db", str(db)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -1,14 +1,14 @@
 """What both OTLP receivers (HTTP and gRPC) do with one export request, whatever carried it.
 
 Bound it (once decompressed, and the bytes of all requests under way together; each
-transport bounds what it reads as sent), decode it, hand its spans to ``Store.write`` and
-say how that went as an ``Outcome`` that each transport maps to its own status: the HTTP
-receiver to 200/400/413/429/503, the gRPC one to OK/INVALID_ARGUMENT/RESOURCE_EXHAUSTED/
-UNAVAILABLE. Keeping this one function means a span
-is accepted, refused or retried for the same reason on either port.
+transport bounds what it reads as sent), decode it, queue its spans for the one writer
+(``write_queue``) and say how that went as an ``Outcome`` that each transport maps to its own
+status: the HTTP receiver to 200/400/413/429/503, the gRPC one to OK/INVALID_ARGUMENT/
+RESOURCE_EXHAUSTED/UNAVAILABLE. Keeping this one function means a span is accepted, refused
+or retried for the same reason on either port.
 
-An acknowledged request is a committed one: the answer is built after ``Store.write``
-returns, so a receiver killed at any moment has stored every request it answered with success.
+When a success is answered is ``Ack``'s: once the request is decoded and queued (the default,
+as the Collector does), or once its transaction has committed.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from otel_sqlite.errors import DatabaseError, OtlpError
+from otel_sqlite.errors import OtlpError
 from otel_sqlite.otlp import codec
+from otel_sqlite.otlp.write_queue import Refused, Ticket, WriteQueue
 from otel_sqlite.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -34,8 +33,9 @@ logger = logging.getLogger(__name__)
 # Limits on one request: its body as sent, and once decompressed (a zip bomb stops here).
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
-# The decompressed bytes of every request being decoded or waiting for the store, together:
-# past this, a request is turned away to retry later instead of queueing in memory.
+# The decompressed bytes of every request being decoded or queued for the store, together:
+# past this, a request is turned away to retry later instead of queueing in memory. It also
+# bounds what a killed receiver can lose of what it acknowledged (``Ack.QUEUED``).
 MAX_PENDING_BYTES = 4 * MAX_DECOMPRESSED_BYTES
 # What a refused-for-now request is told to wait before retrying.
 RETRY_AFTER_S = 1
@@ -51,8 +51,16 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+class Ack(enum.Enum):
+    """When a request is answered with success."""
+
+    QUEUED = "queued"  # decoded and queued for the writer: stored unless the process dies
+    COMMITTED = "committed"  # its transaction has committed: stored even if the process dies
+
+
 class Verdict(enum.Enum):
-    STORED = "stored"  # every valid span committed; the rest listed as rejected
+    STORED = "stored"  # every valid span accepted (queued or committed, per Ack); the rest
+    # listed as rejected
     MALFORMED = "malformed"  # the body does not decode: never retry it
     TOO_LARGE = "too large"  # over a limit: never retry it as is
     BUSY = "busy"  # too much under way in this receiver: retry after a pause
@@ -84,6 +92,7 @@ class Stats:
         self._lock = threading.Lock()
         self.requests = self.spans = self.rejected = 0
         self.refused: Counter[Verdict] = Counter()  # requests not stored, by why
+        self.lost = 0  # spans acknowledged and then not stored
         # Time spent decoding and storing: spans / busy_seconds is what the receiver can take.
         self.busy_seconds = 0.0
 
@@ -91,12 +100,20 @@ class Stats:
     def failed_requests(self) -> int:
         return sum(self.refused.values())
 
-    def stored(self, spans: int, rejected: int, seconds: float) -> None:
+    def accepted(self, rejected: int, seconds: float) -> None:
         with self._lock:
             self.requests += 1
-            self.spans += spans
             self.rejected += rejected
             self.busy_seconds += seconds
+
+    def stored(self, spans: int, seconds: float) -> None:
+        with self._lock:
+            self.spans += spans
+            self.busy_seconds += seconds
+
+    def lose(self, spans: int) -> None:
+        with self._lock:
+            self.lost += spans
 
     def refuse(self, verdict: Verdict) -> None:
         with self._lock:
@@ -111,6 +128,8 @@ class Stats:
                if self.busy_seconds else "")
             + (f"; {self.rejected} spans rejected" if self.rejected else "")
             + (f"; {self.failed_requests} requests refused ({refused})" if refused else "")
+            + (f"; {self.lost} acknowledged spans LOST: the database refused them"
+               if self.lost else "")
         )
 
 
@@ -150,12 +169,15 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
 class Ingest:
     """Decode-and-store for one database, shared by every transport of one ``serve``."""
 
-    def __init__(self, store: Store, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, store: Store, limits: Limits = DEFAULT_LIMITS,
+                 ack: Ack = Ack.QUEUED) -> None:
         self.store = store
         self.limits = limits
+        self.ack = ack
         self.stats = Stats()
         self._pending = 0
         self._pending_lock = threading.Lock()
+        self._writes = WriteQueue(store, self._written)
 
     def export(self, body: bytes, is_json: bool = False, encoding: str = "") -> Outcome:
         """One export request's body, as sent (``encoding`` names its compression)."""
@@ -166,41 +188,62 @@ class Ingest:
                                 f"{self.limits.decompressed_bytes} bytes")
         except OtlpError as exc:
             return self._failed(Verdict.MALFORMED, str(exc))
-        with self._admitted(len(payload)) as admitted:
-            if not admitted:
-                return self._failed(Verdict.BUSY, "too many spans waiting to be stored; "
-                                    f"retry in {RETRY_AFTER_S} s")
-            return self._store(payload, is_json)
+        if not self._reserve(len(payload)):
+            return self._failed(Verdict.BUSY, "too many spans waiting to be stored; "
+                                f"retry in {RETRY_AFTER_S} s")
+        return self._queue(payload, is_json)
 
-    def _store(self, payload: bytes, is_json: bool) -> Outcome:
+    def close(self) -> None:
+        """Store everything queued (``write_queue`` says what happens if it cannot be)."""
+        self._writes.close()
+
+    def _queue(self, payload: bytes, is_json: bool) -> Outcome:
+        """Decode and queue; wait for the commit if so asked. The bytes reserved for the
+        request stay reserved while it is queued: the ticket holds them until it is done."""
         started = time.perf_counter()
         try:
             request = codec.parse_json(payload) if is_json else codec.parse_protobuf(payload)
             rejected: list[str] = []
             records = codec.request_to_records(request, rejected)
         except OtlpError as exc:
+            self._release(len(payload))
             return self._failed(Verdict.MALFORMED, str(exc))
+        wait = self.ack is Ack.COMMITTED
         try:
-            stored = self.store.write(records)
-        except DatabaseError as exc:
+            ticket = self._writes.submit(records, wait, len(payload))
+        except Refused as exc:
+            self._release(len(payload))
             logger.warning("otel-sqlite serve: could not store %d span(s): %s", len(records), exc)
             return self._failed(Verdict.UNAVAILABLE, str(exc))
-        self.stats.stored(stored, len(rejected), time.perf_counter() - started)
+        decoding = time.perf_counter() - started
+        if wait:
+            ticket.done.wait()
+            if ticket.error is not None:
+                logger.warning("otel-sqlite serve: could not store %d span(s): %s",
+                               len(records), ticket.error)
+                return self._failed(Verdict.UNAVAILABLE, ticket.error)
+        self.stats.accepted(len(rejected), decoding)
         return Outcome(Verdict.STORED, rejected=tuple(rejected))
 
-    @contextmanager
-    def _admitted(self, size: int) -> Iterator[bool]:
+    def _written(self, ticket: Ticket, seconds: float) -> None:
+        """The writer is done with ``ticket``: stored, or given up."""
+        if ticket.error is None:
+            self.stats.stored(len(ticket.records), seconds)
+        elif not ticket.wait:
+            self.stats.lose(len(ticket.records))
+        self._release(ticket.size)
+
+    def _reserve(self, size: int) -> bool:
         """Reserve ``size`` bytes of the pending budget; a lone request always fits."""
         with self._pending_lock:
             admitted = not self._pending or self._pending + size <= self.limits.pending_bytes
             if admitted:
                 self._pending += size
-        try:
-            yield admitted
-        finally:
-            if admitted:
-                with self._pending_lock:
-                    self._pending -= size
+            return admitted
+
+    def _release(self, size: int) -> None:
+        with self._pending_lock:
+            self._pending -= size
 
     def _failed(self, verdict: Verdict, message: str) -> Outcome:
         self.stats.refuse(verdict)

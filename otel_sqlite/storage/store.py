@@ -127,8 +127,9 @@ def _fingerprint(*parts: object) -> str:
 class Store:
     """A writer's connection to one database file. Thread-safe; one transaction per write.
 
-    ``sole_thread``: no other Python thread of this process competes for the GIL (the writer
-    process), so rows go row by row instead of as one JSON document per table (see bulk_rows).
+    ``sole_thread``: no other Python thread of this process competes for the GIL for long
+    (the writer process; ``serve``, whose request threads mostly wait on sockets), so rows go
+    row by row instead of as one JSON document per table (see bulk_rows).
     """
 
     def __init__(self, path: str | os.PathLike[str], sole_thread: bool = False) -> None:

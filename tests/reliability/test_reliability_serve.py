@@ -1,4 +1,5 @@
-"""``serve`` under abuse: killed mid-ingest it keeps every request it answered 200; bodies
+"""``serve`` under abuse: killed mid-ingest with ``--ack committed`` it keeps every request it
+answered 200, and with the default (``queued``) every request it keeps is whole; bodies
 that lie about their length or are not UTF-8 get an error and the server keeps answering; a
 database that cannot take a batch now, or more than the pending budget, is a retryable answer
 with a delay (429/503 with Retry-After, gRPC UNAVAILABLE with RetryInfo), never a drop."""
@@ -27,8 +28,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 from reliability_support import SOAK, cli_path, integrity, read_sql
 
-from otel_sqlite.otlp import codec
-from otel_sqlite.otlp.ingest import DEFAULT_LIMITS, Limits
+from otel_sqlite.otlp import codec, write_queue
+from otel_sqlite.otlp.ingest import DEFAULT_LIMITS, Ack, Limits
 from otel_sqlite.otlp.receivers import Receivers
 from otel_sqlite.records import SpanRecord
 from otel_sqlite.storage import store as store_module
@@ -83,12 +84,13 @@ def _client(url: str, first: int, answered: list[int], stop: threading.Event) ->
         batch += 1
 
 
-def test_serve_killed_mid_ingest_keeps_every_request_it_answered(tmp_path: Path) -> None:
-    db = tmp_path / "served.db"
+def _killed_mid_ingest(db: Path, *args: str) -> list[int]:
+    """``serve`` killed KILLS times while two clients post to it; the batches it answered 200.
+    Whatever it stored must be whole requests in a sound file."""
     chance = random.Random(11)
     answered: list[int] = []
     for kill in range(KILLS):
-        server, url = _serve(db)
+        server, url = _serve(db, "--no-grpc", *args)
         stop = threading.Event()
         clients = [
             threading.Thread(target=_client, args=(url, (kill * 2 + n) * 100_000, answered, stop))
@@ -104,18 +106,33 @@ def test_serve_killed_mid_ingest_keeps_every_request_it_answered(tmp_path: Path)
             client.join(timeout=60)
 
         assert integrity(db) == "ok"
-        stored = {
-            trace for (trace,) in read_sql(
-                db, "SELECT trace_id FROM spans GROUP BY trace_id HAVING count(*) = ?",
-                (SPANS_PER_REQUEST,),
-            )
-        }
-        assert {f"{batch + 1:032x}" for batch in answered} <= stored
         assert read_sql(
             db, "SELECT count(*) FROM (SELECT trace_id FROM spans GROUP BY trace_id "
             "HAVING count(*) != ?)", (SPANS_PER_REQUEST,),
         ) == [(0,)], "a request was stored in part"
     assert len(answered) > KILLS
+    return answered
+
+
+def _whole_requests(db: Path) -> set[str]:
+    return {trace for (trace,) in read_sql(
+        db, "SELECT trace_id FROM spans GROUP BY trace_id HAVING count(*) = ?",
+        (SPANS_PER_REQUEST,))}
+
+
+def test_serve_acking_commits_killed_mid_ingest_keeps_every_request_it_answered(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "served.db"
+    answered = _killed_mid_ingest(db, "--ack", "committed")
+    assert {f"{batch + 1:032x}" for batch in answered} <= _whole_requests(db)
+
+
+def test_serve_killed_mid_ingest_leaves_whole_requests_and_serves_again(tmp_path: Path) -> None:
+    db = tmp_path / "served.db"
+    answered = _killed_mid_ingest(db)
+    # Acknowledged once queued: the last moments' requests may be gone, not the rest.
+    assert len(_whole_requests(db)) >= len(answered) // 2
 
     server, url = _serve(db)
     try:
@@ -166,6 +183,7 @@ def test_sigterm_under_load_on_both_protocols_keeps_every_acknowledged_request(
         (SPANS_PER_REQUEST,))}
     assert {f"{batch + 1:032x}" for batch in answered} <= stored
     assert f"stopped: {len(stored) * SPANS_PER_REQUEST} spans stored" in summary
+    assert "LOST" not in summary
 
 
 def _raw(url: str, head: bytes, body: bytes, close: bool = True) -> bytes:
@@ -227,9 +245,10 @@ def test_bodies_with_invalid_utf8_are_refused_whole_and_the_server_stays_up(
 
 
 @contextmanager
-def receivers_in_process(db: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[Receivers]:
+def receivers_in_process(db: Path, limits: Limits = DEFAULT_LIMITS,
+                         ack: Ack = Ack.QUEUED) -> Iterator[Receivers]:
     """Both receivers in this process, on free loopback ports, serving from a thread."""
-    receivers = Receivers(Store(db), "127.0.0.1", 0, 0, limits)
+    receivers = Receivers(Store(db), "127.0.0.1", 0, 0, limits, ack=ack)
     thread = threading.Thread(target=receivers.serve_forever)
     thread.start()
     try:
@@ -274,7 +293,7 @@ def test_a_database_locked_too_long_is_503_or_unavailable_with_a_retry_delay(
 ) -> None:
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
     db = tmp_path / "served.db"
-    with receivers_in_process(db) as receivers:
+    with receivers_in_process(db, ack=Ack.COMMITTED) as receivers:
         with locked(db):
             assert _answer(receivers.http.url, _request(1)) == (503, "1")
             with grpc.insecure_channel(receivers.grpc.endpoint.removeprefix("http://")) as chan:
@@ -297,7 +316,7 @@ def test_the_official_exporter_retries_after_503_and_every_span_lands(
 
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
     db = tmp_path / "served.db"
-    with receivers_in_process(db) as receivers:
+    with receivers_in_process(db, ack=Ack.COMMITTED) as receivers:
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(
             endpoint=receivers.http.url)))
@@ -327,3 +346,37 @@ def test_more_than_the_pending_budget_is_429_while_the_first_request_waits(
         waiting.join(timeout=30)
     assert first == [(200, None)]
     assert read_sql(db, "SELECT DISTINCT trace_id FROM spans") == [(f"{2:032x}",)]
+
+
+@pytest.fixture
+def impatient_writer(monkeypatch) -> None:  # noqa: ANN001
+    """serve's writer gives up on a lock after 0.2 s and tries again every 0.05 s."""
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(write_queue, "RETRY_S", 0.05)
+
+
+@pytest.mark.usefixtures("impatient_writer")
+def test_requests_acknowledged_while_the_database_is_locked_land_once_it_is_free(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "served.db"
+    with receivers_in_process(db) as receivers:
+        with locked(db):
+            assert _answer(receivers.http.url, _request(1)) == (200, None)
+            # Once the writer has met the lock, new requests are refused, not queued.
+            _wait_for(lambda: _answer(receivers.http.url, _request(2)) == (503, "1"))
+        _wait_for(lambda: _answer(receivers.http.url, _request(3))[0] == 200)
+    assert {(f"{2:032x}",), (f"{4:032x}",)} <= set(read_sql(
+        db, "SELECT DISTINCT trace_id FROM spans"))
+    assert receivers.ingest.stats.lost == 0
+
+
+@pytest.mark.usefixtures("impatient_writer")
+def test_what_the_database_still_refuses_at_stop_is_reported_lost(tmp_path: Path) -> None:
+    db = tmp_path / "served.db"
+    Store(db).close()
+    with locked(db), receivers_in_process(db) as receivers:
+        assert _answer(receivers.http.url, _request(1)) == (200, None)
+    assert receivers.ingest.stats.lost == SPANS_PER_REQUEST
+    assert f"{SPANS_PER_REQUEST} acknowledged spans LOST" in receivers.ingest.stats.summary()
+    assert read_sql(db, "SELECT count(*) FROM spans") == [(0,)]
