@@ -142,6 +142,8 @@ class WriteQueue:
                 if not transaction.alive:
                     transaction.rollback()
                     return self._refused(group, str(exc))
+            except Exception as exc:  # rolled back to its savepoint; the writer carries on
+                failed[id(ticket)] = f"{type(exc).__name__}: {exc}"
         try:
             transaction.commit()
         except DatabaseError as exc:
