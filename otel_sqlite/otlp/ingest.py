@@ -51,6 +51,7 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+
 class Ack(enum.Enum):
     """When a request is answered with success."""
 
@@ -59,8 +60,7 @@ class Ack(enum.Enum):
 
 
 class Verdict(enum.Enum):
-    STORED = "stored"  # every valid span accepted (queued or committed, per Ack); the rest
-    # listed as rejected
+    STORED = "stored"  # every valid span queued or committed (per Ack); the rest rejected
     MALFORMED = "malformed"  # the body does not decode: never retry it
     TOO_LARGE = "too large"  # over a limit: never retry it as is
     BUSY = "busy"  # too much under way in this receiver: retry after a pause
