@@ -19,6 +19,7 @@ exporter thread's CPU per span, the writer process's CPU per span
 
     python benchmarks/exporter_throughput.py [--spans 200000] [--repeat 3]
     python benchmarks/exporter_throughput.py --processor stock --processor simple
+    python benchmarks/exporter_throughput.py --spans-per-trace 20
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -72,22 +74,33 @@ class Run(NamedTuple):
     gc_us: float  # the garbage collector's time per span created, in any thread
 
 
-def create_spans(provider: TracerProvider, count: int, kind: str = "step") -> None:
-    """The workload: ``count`` spans, each its own run, 8 attributes and 1 event each."""
+def create_spans(provider: TracerProvider, count: int, kind: str = "step",
+                 per_trace: int = 1) -> None:
+    """The workload: ``count`` spans, 8 attributes and 1 event each; each span its own trace,
+    or with ``per_trace`` > 1, traces of one span and ``per_trace - 1`` children of it."""
     tracer = provider.get_tracer("bench")
+    root = None
     for i in range(count):
-        with tracer.start_as_current_span(
-            "step",
-            attributes={
-                "harness.kind": kind, "harness.step.number": i, "a.str": "value",
-                "a.int": i * 7, "a.float": 0.5, "a.bool": True, "a.list": ("x", "y"),
-                "a.other": "something longer to index",
-            },
-        ) as span:
+        attributes = {
+            "harness.kind": kind, "harness.step.number": i, "a.str": "value",
+            "a.int": i * 7, "a.float": 0.5, "a.bool": True, "a.list": ("x", "y"),
+            "a.other": "something longer to index",
+        }
+        if per_trace > 1 and i % per_trace == 0:
+            if root is not None:
+                root.end()
+            root = tracer.start_span("step", attributes=attributes)
+            root.add_event("tick", {"i": i})
+            continue
+        context = trace.set_span_in_context(root) if root is not None else None
+        with tracer.start_as_current_span("step", context=context,
+                                          attributes=attributes) as span:
             span.add_event("tick", {"i": i})
+    if root is not None:
+        root.end()
 
 
-def workload(exporter, spans: int, processor_factory) -> Run:  # noqa: ANN001
+def workload(exporter, spans: int, processor_factory, per_trace: int = 1) -> Run:  # noqa: ANN001
     counting = Counting(exporter)
     provider = TracerProvider()
     provider.add_span_processor(processor_factory(counting))
@@ -96,7 +109,7 @@ def workload(exporter, spans: int, processor_factory) -> Run:  # noqa: ANN001
     gc.collect()
     gc.callbacks.append(collecting)
     started = time.perf_counter()
-    create_spans(provider, spans)
+    create_spans(provider, spans, per_trace=per_trace)
     created = time.perf_counter() - started
     provider.shutdown()  # waits for the writer process to exit, so its CPU is counted
     elapsed = time.perf_counter() - started
@@ -140,6 +153,9 @@ def main() -> None:
     parser.add_argument("--simple-spans", type=int, default=30_000,
                         help="spans per run behind SimpleSpanProcessor (one export per span)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--spans-per-trace", type=int, default=1,
+                        help="1: each span its own trace (the worst case for the trace-id "
+                             "indexes); N: traces of a span and N-1 children")
     parser.add_argument("--queue", type=int, default=1_000_000,
                         help="the stock processor's queue, raised so that nothing drops")
     parser.add_argument("--processor", action="append",
@@ -158,9 +174,12 @@ def main() -> None:
                 spans = args.simple_spans if processor == "simple" else args.spans
                 for name, make in exporters.items():
                     results.setdefault((processor, name), []).append(
-                        workload(make(), spans, factories[processor]))
-    print(f"{args.repeat} runs of each, 8 attributes + 1 event per span, each span its own "
-          f"trace; medians (ratios: median of the per-run ratios, runs interleaved)")
+                        workload(make(), spans, factories[processor],
+                                 args.spans_per_trace))
+    shape = ("each span its own trace" if args.spans_per_trace == 1
+             else f"{args.spans_per_trace} spans per trace")
+    print(f"{args.repeat} runs of each, 8 attributes + 1 event per span, {shape}; medians "
+          "(ratios: median of the per-run ratios, runs interleaved)")
     for processor in chosen:
         spans = args.simple_spans if processor == "simple" else args.spans
         memory, ours = results[(processor, "in-memory")], results[(processor, "sqlite")]
