@@ -288,10 +288,17 @@ def _answer(url: str, body: bytes) -> tuple[int, str | None]:
         return exc.code, exc.headers["Retry-After"]
 
 
-def test_a_database_locked_too_long_is_503_or_unavailable_with_a_retry_delay(
-    tmp_path: Path, monkeypatch
-) -> None:
+@pytest.fixture
+def impatient_writer(monkeypatch) -> None:  # noqa: ANN001
+    """serve's writer gives up on a lock after 0.2 s and tries again every 0.05 s."""
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(write_queue, "RETRY_S", 0.05)
+
+
+@pytest.mark.usefixtures("impatient_writer")
+def test_a_database_locked_too_long_is_503_or_unavailable_with_a_retry_delay(
+    tmp_path: Path,
+) -> None:
     db = tmp_path / "served.db"
     with receivers_in_process(db, ack=Ack.COMMITTED) as receivers:
         with locked(db):
@@ -307,14 +314,12 @@ def test_a_database_locked_too_long_is_503_or_unavailable_with_a_retry_delay(
     assert read_sql(db, "SELECT DISTINCT trace_id FROM spans") == [(f"{4:032x}",)]
 
 
-def test_the_official_exporter_retries_after_503_and_every_span_lands(
-    tmp_path: Path, monkeypatch
-) -> None:
+@pytest.mark.usefixtures("impatient_writer")
+def test_the_official_exporter_retries_after_503_and_every_span_lands(tmp_path: Path) -> None:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
     db = tmp_path / "served.db"
     with receivers_in_process(db, ack=Ack.COMMITTED) as receivers:
         provider = TracerProvider()
@@ -346,13 +351,6 @@ def test_more_than_the_pending_budget_is_429_while_the_first_request_waits(
         waiting.join(timeout=30)
     assert first == [(200, None)]
     assert read_sql(db, "SELECT DISTINCT trace_id FROM spans") == [(f"{2:032x}",)]
-
-
-@pytest.fixture
-def impatient_writer(monkeypatch) -> None:  # noqa: ANN001
-    """serve's writer gives up on a lock after 0.2 s and tries again every 0.05 s."""
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
-    monkeypatch.setattr(write_queue, "RETRY_S", 0.05)
 
 
 @pytest.mark.usefixtures("impatient_writer")
